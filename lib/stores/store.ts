@@ -1,0 +1,31 @@
+/**
+ * The one interface every external session store implements: Redis across hosts,
+ * the cluster primary across workers, or a user's own.
+ *
+ * Contract (read it before writing a store):
+ * - Keys are untrusted input derived from what a client sent: treat them as opaque
+ *   strings, never as paths or commands.
+ * - Values are secret (an SSL_SESSION holds the master secret). A store outside the
+ *   process must only ever see sealed values: wrap it in `SealedStore`, which the
+ *   cache does by default.
+ * - A store may forget anything at any time; `get` of a forgotten key resolves
+ *   `undefined`. It must never resolve a value for another key.
+ * - `delete` must really delete: a removed session must never resume again.
+ * - Methods may reject or hang: the caller puts a deadline on every call and turns
+ *   failures into counted misses. A store must not throw synchronously.
+ */
+export interface SessionStore {
+  /** The value stored under `key`, or `undefined`. */
+  get(key: string): Promise<Buffer | undefined>;
+  /** Stores `value` under `key` for `ttlMs` milliseconds (> 0), replacing any value. */
+  set(key: string, value: Buffer, ttlMs: number): Promise<void>;
+  /** Deletes `key`; resolves true if something was deleted. */
+  delete(key: string): Promise<boolean>;
+  /**
+   * Optional: stores `value` only if `key` holds nothing; resolves true if stored.
+   * Used to elect one writer (ticket key rotation). Redis: SET NX PX.
+   */
+  add?(key: string, value: Buffer, ttlMs: number): Promise<boolean>;
+  /** Optional: releases connections the store opened itself. */
+  close?(): Promise<void>;
+}
