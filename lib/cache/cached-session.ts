@@ -1,0 +1,21 @@
+/**
+ * What the cache keeps for one session: the DER OpenSSL gave us (secret: it holds the
+ * master secret) and the few facts the resume decision needs, parsed once.
+ */
+export interface CachedSession {
+  /** i2d_SSL_SESSION bytes, handed back to OpenSSL on resumption. Secret. */
+  readonly der: Buffer;
+  /** The session id on the wire (TLS 1.2) or the PSK identity (TLS 1.3 stateful tickets). */
+  readonly wireId: Buffer;
+  /** The session id context the session was made under (DER tag [4]). */
+  readonly sidCtx: Buffer;
+  /**
+   * The SNI name of the full handshake, lower case; undefined when the client sent
+   * none; null when it could not be learned (then SNI binding cannot apply to it).
+   */
+  readonly serverName: string | undefined | null;
+  /** 0x0303 for TLS 1.2, 0x0304 for TLS 1.3. */
+  readonly protocolVersion: number;
+  /** When the session stops being resumable, in ms since the epoch. */
+  readonly expiresAtMs: number;
+}

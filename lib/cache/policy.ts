@@ -1,0 +1,410 @@
+/**
+ * The session cache policy: OpenSSL's session-cache semantics (modes, session id
+ * context, expiry, auto-flush, add/remove, counters) over an internal LRU store and
+ * an optional external store. Knows nothing of sockets: the server wiring feeds it
+ * session ids, DER bytes and what the ClientHello asked for.
+ *
+ * Mode semantics (SSL_CTX_set_session_cache_mode(3)):
+ * - no SERVER bit: nothing is stored or looked up;
+ * - lookups try the internal store first unless NO_INTERNAL_LOOKUP, then the external;
+ * - an external hit is copied into the internal store unless NO_INTERNAL_STORE;
+ * - new sessions go to the internal store unless NO_INTERNAL_STORE, and always to the
+ *   external one;
+ * - expired sessions are flushed every 255 completed handshakes unless NO_AUTO_CLEAR.
+ */
+import {
+  AUTO_CLEAR_EVERY,
+  SESS_CACHE_NO_AUTO_CLEAR,
+  SESS_CACHE_NO_INTERNAL_LOOKUP,
+  SESS_CACHE_NO_INTERNAL_STORE,
+  SESS_CACHE_SERVER,
+} from '../constants.js';
+import { logger, shortId } from '../debug.js';
+import { makeError } from '../errors.js';
+import { parseSessionDer } from '../protocol/session-der.js';
+import { MemoryStore } from '../stores/memory.js';
+import type { GuardedStore } from '../stores/guarded.js';
+import type { CachedSession } from './cached-session.js';
+import { decideResume, type MissReason, type ResumeRequest } from './resume-decision.js';
+import { sessionKeyFor, type SessionKeyNaming } from './session-key.js';
+import { contextTag } from './session-id-context.js';
+import { decodeStoredSession, encodeStoredSession } from './stored-session.js';
+import { emptyStats, MISS_COUNTER, type SessionCacheStats } from './stats.js';
+
+const log = logger('cache');
+
+const TLS1_3_VERSION = 0x0304;
+
+export interface PolicyConfig {
+  mode: number;
+  sessionIdContext: string;
+  /** Seconds; caps every session's own timeout. */
+  timeout: number;
+  cacheSize: number;
+  naming: SessionKeyNaming;
+  external: GuardedStore | undefined;
+  waitForStoreWrites: boolean;
+  /** False when TLS 1.3 tickets are stateless: their sessions are never looked up by id. */
+  statefulTls13: boolean;
+  now: () => number;
+}
+
+/** What the ClientHello of a resuming connection asked for. */
+export interface LookupRequest {
+  /** The SNI name; null when the hello was not parsed. */
+  serverName: string | undefined | null;
+  /** The version the handshake will negotiate; undefined when unknown. */
+  protocolVersion: number | undefined;
+}
+
+export type LookupCallback = (der: Buffer | null) => void;
+
+/** Calls `fn` at most once, whatever happens after. */
+function once<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+  let called = false;
+  return (...args: A) => {
+    if (called) return;
+    called = true;
+    fn(...args);
+  };
+}
+
+export class SessionCachePolicy {
+  #mode: number;
+  #sidCtx: string;
+  #sidCtxBytes: Buffer;
+  #ctxTag: string;
+  readonly #timeoutMs: number;
+  readonly #internal: MemoryStore<CachedSession>;
+  readonly #external: GuardedStore | undefined;
+  readonly #naming: SessionKeyNaming;
+  readonly #waitForStoreWrites: boolean;
+  #statefulTls13: boolean;
+  readonly #now: () => number;
+  readonly #stats = emptyStats();
+  /** Keys removed while their external delete is in flight: never served meanwhile. */
+  readonly #tombstones = new Set<string>();
+
+  constructor(config: PolicyConfig) {
+    this.#mode = config.mode;
+    this.#sidCtx = config.sessionIdContext;
+    this.#sidCtxBytes = Buffer.from(config.sessionIdContext, 'utf8');
+    this.#ctxTag = contextTag(config.sessionIdContext);
+    this.#timeoutMs = config.timeout * 1000;
+    this.#internal = new MemoryStore<CachedSession>({ max: config.cacheSize });
+    this.#external = config.external;
+    this.#naming = config.naming;
+    this.#waitForStoreWrites = config.waitForStoreWrites;
+    this.#statefulTls13 = config.statefulTls13;
+    this.#now = config.now;
+  }
+
+  get mode(): number {
+    return this.#mode;
+  }
+  set mode(mode: number) {
+    this.#mode = mode;
+  }
+  get sessionIdContext(): string {
+    return this.#sidCtx;
+  }
+  set sessionIdContext(ctx: string) {
+    this.#sidCtx = ctx;
+    this.#sidCtxBytes = Buffer.from(ctx, 'utf8');
+    this.#ctxTag = contextTag(ctx);
+  }
+  set statefulTls13(value: boolean) {
+    this.#statefulTls13 = value;
+  }
+  get hasExternal(): boolean {
+    return this.#external !== undefined;
+  }
+
+  /** The key used in the external store: namespaced by context, so apps never meet. */
+  externalKey(key: string): string {
+    return `${this.#ctxTag}:${key}`;
+  }
+
+  // ---- the handshake path -------------------------------------------------
+
+  /**
+   * Node's `newSession(id, der, done)`: cache the session by mode. `done` is called
+   * exactly once: at once, or after the external write when waitForStoreWrites.
+   */
+  onNewSession(wireId: Buffer, der: Buffer, serverName: string | undefined | null, done: () => void): void {
+    const finish = once(done);
+    try {
+      this.#storeNew(wireId, der, serverName, finish);
+    } catch (err) {
+      log('newSession failed, session not cached: %s', (err as Error)?.message);
+      this.#stats.notCached++;
+      finish();
+    }
+  }
+
+  #storeNew(wireId: Buffer, der: Buffer, serverName: string | undefined | null, done: () => void): void {
+    if ((this.#mode & SESS_CACHE_SERVER) === 0) return done();
+    const session = this.#toCachedSession(der, wireId, serverName);
+    if (session === undefined) {
+      this.#stats.invalidSessions++;
+      return done();
+    }
+    if (session.protocolVersion === TLS1_3_VERSION && !this.#statefulTls13) {
+      // Stateless TLS 1.3 tickets carry the session themselves; clients never send
+      // this id back, so caching it would only fill the store.
+      this.#stats.statelessSkipped++;
+      return done();
+    }
+    const named = sessionKeyFor(wireId, this.#naming);
+    if (!named.ok) {
+      log('new session %s not cached: %s', shortId(wireId), named.reason);
+      this.#stats.notCached++;
+      return done();
+    }
+    const key = named.key;
+    const existing = this.#internal.peek(key);
+    if (existing !== undefined && !existing.value.wireId.equals(wireId)) {
+      // SSL_CTX_set_generate_session_id(3): an unresolved id conflict. OpenSSL fails
+      // the handshake; a naming problem on the server should not cost the client its
+      // connection, so the session is simply not cached.
+      log('new session %s not cached: key %s holds another session', shortId(wireId), shortId(key));
+      this.#stats.keyClashes++;
+      this.#stats.notCached++;
+      return done();
+    }
+    this.#tombstones.delete(key);
+    if ((this.#mode & SESS_CACHE_NO_INTERNAL_STORE) === 0) {
+      this.#stats.cacheFull += this.#internal.set(key, session, session.expiresAtMs);
+    }
+    log('new session %s stored (TLS %s)', shortId(key), session.protocolVersion === TLS1_3_VERSION ? '1.3' : '1.2');
+    if (this.#external === undefined) return done();
+    const ttlMs = session.expiresAtMs - this.#now();
+    if (ttlMs <= 0) return done();
+    const stored = encodeStoredSession({ der, serverName: session.serverName });
+    const write = this.#external.set(this.externalKey(key), stored, ttlMs).then((outcome) => {
+      if (outcome !== 'ok') {
+        this.#stats.storeWriteFailures++;
+        log('store write %s: %s', shortId(key), outcome);
+      }
+    });
+    if (this.#waitForStoreWrites) void write.then(done, done);
+    else done();
+  }
+
+  /**
+   * Node's `resumeSession`: finds the session for `wireId` (the legacy session id, or
+   * the TLS 1.3 PSK identity) and calls `cb` exactly once with its DER, or null for a
+   * full handshake. Internal hits answer synchronously.
+   */
+  lookup(wireId: Buffer, request: LookupRequest, cb: LookupCallback): void {
+    const answer = once(cb);
+    try {
+      this.#lookup(wireId, request, answer);
+    } catch (err) {
+      log('lookup failed, full handshake: %s', (err as Error)?.message);
+      this.#stats.misses++;
+      answer(null);
+    }
+  }
+
+  #lookup(wireId: Buffer, request: LookupRequest, answer: LookupCallback): void {
+    if ((this.#mode & SESS_CACHE_SERVER) === 0) return answer(null);
+    const named = sessionKeyFor(wireId, this.#naming);
+    if (!named.ok) return this.#miss(answer, wireId, 'absent');
+    const key = named.key;
+    if (this.#tombstones.has(key)) return this.#miss(answer, key, 'removed');
+    const resumeRequest: ResumeRequest = {
+      sidCtx: this.#sidCtxBytes,
+      serverName: request.serverName,
+      protocolVersion: request.protocolVersion,
+    };
+    if ((this.#mode & SESS_CACHE_NO_INTERNAL_LOOKUP) === 0) {
+      const found = this.#internal.peek(key);
+      if (found !== undefined) {
+        const now = this.#now();
+        const decision = decideResume(found.value, resumeRequest, now);
+        if (!decision.resume) {
+          if (decision.reason === 'expired') this.#internal.delete(key);
+          return this.#miss(answer, key, decision.reason);
+        }
+        this.#internal.get(key, now); // mark most recently used
+        this.#stats.internalHits++;
+        log('hit %s (internal)', shortId(key));
+        return answer(found.value.der);
+      }
+    }
+    const external = this.#external;
+    if (external === undefined) return this.#miss(answer, key, 'absent');
+    external.get(this.externalKey(key)).then(
+      (result) => {
+        try {
+          this.#onExternal(key, wireId, resumeRequest, result.outcome, result.value, answer);
+        } catch (err) {
+          log('external lookup %s failed: %s', shortId(key), (err as Error)?.message);
+          this.#miss(answer, key, 'store-error');
+        }
+      },
+      () => this.#miss(answer, key, 'store-error'),
+    );
+  }
+
+  #onExternal(
+    key: string,
+    wireId: Buffer,
+    request: ResumeRequest,
+    outcome: string,
+    value: Buffer | undefined,
+    answer: LookupCallback,
+  ): void {
+    switch (outcome) {
+      case 'hit':
+        break;
+      case 'miss':
+        return this.#miss(answer, key, 'absent');
+      case 'timeout':
+        return this.#miss(answer, key, 'store-timeout');
+      case 'tampered':
+        return this.#miss(answer, key, 'store-tampered');
+      case 'skipped':
+        return this.#miss(answer, key, 'store-skipped');
+      default:
+        return this.#miss(answer, key, 'store-error');
+    }
+    if (this.#tombstones.has(key)) return this.#miss(answer, key, 'removed');
+    const stored = value && decodeStoredSession(value);
+    const session = stored && this.#toCachedSession(stored.der, undefined, stored.serverName);
+    // An entry is verified before OpenSSL sees it: it must be a session, for this id.
+    if (session === undefined || !session.wireId.equals(wireId)) return this.#miss(answer, key, 'invalid');
+    const decision = decideResume(session, request, this.#now());
+    if (!decision.resume) return this.#miss(answer, key, decision.reason);
+    if ((this.#mode & SESS_CACHE_NO_INTERNAL_STORE) === 0) {
+      this.#stats.cacheFull += this.#internal.set(key, session, session.expiresAtMs);
+    }
+    this.#stats.cbHits++;
+    log('hit %s (external)', shortId(key));
+    answer(session.der);
+  }
+
+  #miss(answer: LookupCallback, key: Buffer | string, reason: MissReason): void {
+    const counter = MISS_COUNTER[reason];
+    if (counter !== undefined) this.#stats[counter]++;
+    log('miss %s: %s', shortId(key), reason);
+    answer(null);
+  }
+
+  /** Parses and bounds a DER; undefined when it is not a usable session. */
+  #toCachedSession(der: Buffer, wireId: Buffer | undefined, serverName: string | undefined | null): CachedSession | undefined {
+    const parsed = parseSessionDer(der);
+    if (!parsed.ok) {
+      log('unusable session DER (%d bytes): %s', der.length, parsed.reason);
+      return undefined;
+    }
+    const s = parsed.session;
+    const id = wireId ?? s.sessionId;
+    if (id.length === 0) return undefined;
+    // The session's own time + timeout, capped by this cache's timeout.
+    const ownMs = (s.time + s.timeout) * 1000;
+    const capMs = s.time * 1000 + this.#timeoutMs;
+    return {
+      der,
+      wireId: id,
+      sidCtx: s.sidCtx,
+      // Node servers leave DER tag [6] empty; the wiring tells us the name instead.
+      serverName: s.hostname !== undefined ? s.hostname.toLowerCase() : serverName,
+      protocolVersion: s.protocolVersion,
+      expiresAtMs: Math.min(ownMs, capMs),
+    };
+  }
+
+  // ---- connection accounting ---------------------------------------------
+
+  countAccept(): void {
+    this.#stats.accept++;
+  }
+  countAcceptFailed(): void {
+    this.#stats.acceptFailed++;
+  }
+  countHello(parsed: boolean): void {
+    if (parsed) this.#stats.helloParsed++;
+    else this.#stats.helloUnparsed++;
+  }
+  /** A handshake completed; runs the automatic flush every 255 (SSL_CTX_set_session_cache_mode(3)). */
+  countSecure(resumed: boolean): void {
+    this.#stats.acceptGood++;
+    if (resumed) this.#stats.hits++;
+    if (this.#stats.acceptGood % AUTO_CLEAR_EVERY === 0 && (this.#mode & SESS_CACHE_NO_AUTO_CLEAR) === 0) {
+      const removed = this.flush();
+      if (removed > 0) log('auto flush removed %d expired sessions', removed);
+    }
+  }
+
+  // ---- the public operations ---------------------------------------------
+
+  /** SSL_CTX_add_session(3): false if the identical session is already cached. */
+  add(id: Buffer, der: Buffer): boolean {
+    if (!Buffer.isBuffer(id)) throw makeError('ERR_TLS_RESUMPTION_INVALID_ARG', 'id must be a Buffer');
+    if (!Buffer.isBuffer(der)) throw makeError('ERR_TLS_RESUMPTION_INVALID_ARG', 'der must be a Buffer');
+    const session = this.#toCachedSession(der, undefined, null);
+    if (session === undefined) {
+      throw makeError('ERR_TLS_RESUMPTION_INVALID_SESSION', 'der is not an SSL_SESSION in DER form (as newSession gives it)');
+    }
+    if (!session.wireId.equals(id)) {
+      throw makeError('ERR_TLS_RESUMPTION_INVALID_SESSION', 'id is not the session id inside der');
+    }
+    const named = sessionKeyFor(id, this.#naming);
+    if (!named.ok) throw makeError('ERR_TLS_RESUMPTION_INVALID_SESSION', `no key for this id: ${named.reason}`);
+    const existing = this.#internal.peek(named.key);
+    if (existing !== undefined && existing.value.der.equals(der)) return false;
+    this.#tombstones.delete(named.key);
+    this.#stats.cacheFull += this.#internal.set(named.key, session, session.expiresAtMs);
+    return true;
+  }
+
+  /**
+   * SSL_CTX_remove_session(3): removes the session everywhere the cache reaches; it
+   * never resumes again. Returns false if it was not in the internal store.
+   */
+  remove(id: Buffer): boolean {
+    if (!Buffer.isBuffer(id)) throw makeError('ERR_TLS_RESUMPTION_INVALID_ARG', 'id must be a Buffer');
+    const named = sessionKeyFor(id, this.#naming);
+    if (!named.ok) return false;
+    const key = named.key;
+    const had = this.#internal.delete(key);
+    const external = this.#external;
+    if (external !== undefined) {
+      this.#tombstones.add(key);
+      void external.delete(this.externalKey(key)).then((outcome) => {
+        // Keep refusing the key if the delete did not land: the entry may still be there.
+        if (outcome === 'ok') this.#tombstones.delete(key);
+      });
+    }
+    return had;
+  }
+
+  /** SSL_has_matching_session_id(3): is a session with this id in the internal store? */
+  hasMatchingSessionId(id: Buffer): boolean {
+    if (!Buffer.isBuffer(id)) throw makeError('ERR_TLS_RESUMPTION_INVALID_ARG', 'id must be a Buffer');
+    const named = sessionKeyFor(id, this.#naming);
+    return named.ok && this.#internal.has(named.key);
+  }
+
+  /** SSL_CTX_flush_sessions(3): removes sessions expired at `atMs` (default now). */
+  flush(atMs: number = this.#now()): number {
+    const removed = this.#internal.flush(atMs);
+    this.#stats.flushed += removed;
+    return removed;
+  }
+
+  stats(): SessionCacheStats {
+    const out: SessionCacheStats = { ...this.#stats, number: this.#internal.size };
+    if (this.#external !== undefined) {
+      const g = this.#external.stats();
+      out.storeTimeouts = g.timeouts;
+      out.storeErrors = g.errors;
+      out.storeTampered = g.tampered;
+      out.storeSkipped = g.skipped;
+      out.circuitOpen = g.circuitOpen;
+    }
+    return out;
+  }
+}

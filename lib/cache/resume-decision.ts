@@ -1,0 +1,57 @@
+import type { CachedSession } from './cached-session.js';
+
+/**
+ * Why a proposed session was not resumed. Each is counted in `stats()` and printed
+ * by `debug` (namespace tls-resumption:cache).
+ */
+export type MissReason =
+  | 'absent' // not in the internal store, nor the external one
+  | 'expired' // found, but its time + timeout has passed
+  | 'sid-ctx-mismatch' // made under another session id context
+  | 'server-name-mismatch' // made for another SNI name (RFC 6066 §3)
+  | 'protocol-mismatch' // a TLS 1.2 session offered in a TLS 1.3 handshake or the reverse
+  | 'removed' // removed with cache.remove() while a store delete is in flight
+  | 'invalid' // the stored bytes are not a session OpenSSL made
+  | 'store-timeout'
+  | 'store-error'
+  | 'store-tampered' // a sealed entry failed to open: tampered, truncated or foreign
+  | 'store-skipped' // the store's circuit breaker is open
+  | 'disabled'; // the cache mode has no SERVER bit
+
+/** What the resuming ClientHello asks for, as far as it is known. */
+export interface ResumeRequest {
+  /** The server's current session id context. */
+  readonly sidCtx: Buffer;
+  /** The SNI name in the ClientHello; null when the hello was not parsed (unknown). */
+  readonly serverName: string | undefined | null;
+  /** The version the handshake will negotiate; undefined when unknown. */
+  readonly protocolVersion: number | undefined;
+}
+
+export type ResumeDecision = { readonly resume: true } | { readonly resume: false; readonly reason: MissReason };
+
+const RESUME: ResumeDecision = Object.freeze({ resume: true });
+const refuse = (reason: MissReason): ResumeDecision => ({ resume: false, reason });
+
+/**
+ * Decides whether a stored session may be handed to OpenSSL for this handshake.
+ * A pure function of (session, request, now), written as a flat list of early
+ * returns, each naming why a full handshake happens instead.
+ */
+export function decideResume(session: CachedSession | undefined, request: ResumeRequest, nowMs: number): ResumeDecision {
+  if (session === undefined) return refuse('absent');
+  // SSL_CTX_set_timeout(3): a session past its time + timeout is not reused.
+  if (session.expiresAtMs <= nowMs) return refuse('expired');
+  // SSL_CTX_set_session_id_context(3): sessions are reused only under the context
+  // they were made in; OpenSSL would refuse it too, but we count it.
+  if (!session.sidCtx.equals(request.sidCtx)) return refuse('sid-ctx-mismatch');
+  // RFC 6066 §3: a server MUST NOT resume a session for a different server_name.
+  if (request.serverName !== null && session.serverName !== null && request.serverName !== session.serverName) {
+    return refuse('server-name-mismatch');
+  }
+  // RFC 8446 §4.6.1 / §2.2: TLS 1.3 resumes only TLS 1.3 sessions, and the reverse.
+  if (request.protocolVersion !== undefined && request.protocolVersion !== session.protocolVersion) {
+    return refuse('protocol-mismatch');
+  }
+  return RESUME;
+}

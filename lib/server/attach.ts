@@ -1,0 +1,235 @@
+/**
+ * `attachSessionCache(server)`: OpenSSL-style server session caching on a Node
+ * tls.Server (and https.Server, http2 secure servers), through Node's `newSession`
+ * and `resumeSession` events, plus the ClientHello pre-parse where TLS 1.3 stateful
+ * tickets or SNI binding need it.
+ */
+import { constants as cryptoConstants } from 'node:crypto';
+import * as tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { validateOptions, type SessionCacheOptions } from '../cache/options.js';
+import { SessionCachePolicy, type LookupRequest } from '../cache/policy.js';
+import { nodeDefaultSessionIdContext, normalizeSessionIdContext } from '../cache/session-id-context.js';
+import { logger, shortId } from '../debug.js';
+import { makeError } from '../errors.js';
+import type { ClientHello } from '../protocol/client-hello.js';
+import { DEFAULT_MAX_CLIENT_HELLO_BYTES } from '../protocol/client-hello.js';
+import { GuardedStore } from '../stores/guarded.js';
+import { currentServerName } from './current-socket.js';
+import { installHelloTap } from './hello-tap.js';
+import { allContexts, watchSecureContexts, type ContextOrigin, type NativeSecureContext } from './secure-contexts.js';
+import { SessionCache } from './session-cache.js';
+
+const log = logger('server');
+const kAttached = Symbol.for('tls-resumption.attached');
+const SSL_OP_NO_TICKET = cryptoConstants.SSL_OP_NO_TICKET;
+const TLS1_2_VERSION = 0x0303;
+const TLS1_3_VERSION = 0x0304;
+/** How long the pre-parse waits for a ClientHello before handing the socket to Node. */
+const HELLO_TIMEOUT_MS = 10_000;
+
+/** What the pre-parse learned of one connection that will emit resumeSession. */
+interface HelloFacts {
+  serverName: string | undefined;
+  protocolVersion: number | undefined;
+  /** TLS 1.3: the first PSK identity, the stateful ticket's session id. */
+  pskIdentity: Buffer | undefined;
+}
+
+type ServerWithInternals = tls.Server & {
+  sessionIdContext?: string;
+  secureOptions?: number;
+  requestCert?: boolean;
+  maxVersion?: tls.SecureVersion;
+  _contexts?: unknown[];
+  [kAttached]?: true;
+};
+
+function warnOnce(code: string, message: string): void {
+  const warned = warnOnce as unknown as { seen?: Set<string> };
+  warned.seen ??= new Set();
+  if (warned.seen.has(code)) return;
+  warned.seen.add(code);
+  process.emitWarning(message, { code, type: 'TlsResumptionWarning' });
+}
+
+/**
+ * Attaches a session cache to a TLS server and returns it. One call is enough:
+ * TLS 1.2 session ids resume from then on, and with `tickets: 'off'` TLS 1.3 clients
+ * resume through stateful tickets this cache serves.
+ *
+ * Throws (TypeError/RangeError with `code`) on bad options, on a server that is not a
+ * tls.Server, on a server that already has a cache or its own resumeSession listener,
+ * and on a shared `store` without an explicit session id context (Node's default is
+ * derived from process.argv, so two hosts would silently never share a session).
+ *
+ * Security: sessions hold master secrets; they stay in this process unless a `store`
+ * is given, which should seal them (RedisStore and ClusterStore do by default).
+ */
+export function attachSessionCache(server: tls.Server, options?: SessionCacheOptions): SessionCache {
+  if (!(server instanceof tls.Server)) {
+    throw makeError('ERR_TLS_RESUMPTION_NOT_A_TLS_SERVER', 'attachSessionCache(server): server must be a tls.Server, https.Server or http2 secure server');
+  }
+  const srv = server as ServerWithInternals;
+  if (srv[kAttached]) throw makeError('ERR_TLS_RESUMPTION_ALREADY_ATTACHED', 'this server already has a session cache attached');
+  if (server.listenerCount('resumeSession') > 0) {
+    throw makeError(
+      'ERR_TLS_RESUMPTION_ALREADY_ATTACHED',
+      "this server already has a 'resumeSession' listener; Node allows one answer per lookup, so remove it first",
+    );
+  }
+  const opts = validateOptions(options);
+
+  const originalSidCtx = typeof srv.sessionIdContext === 'string' ? srv.sessionIdContext : nodeDefaultSessionIdContext();
+  let sidCtx = opts.sessionIdContext ?? normalizeSessionIdContext(originalSidCtx, 'server.sessionIdContext');
+  if (opts.store !== undefined && opts.sessionIdContext === undefined && sidCtx === nodeDefaultSessionIdContext()) {
+    throw makeError(
+      'ERR_TLS_RESUMPTION_DEFAULT_SID_CTX',
+      "a shared store needs one explicit sessionIdContext (e.g. 'shop-frontend'): Node's default is derived from process.argv, so hosts started differently would never resume each other's sessions",
+    );
+  }
+  if (opts.store !== undefined && opts.store.sealed !== true) {
+    warnOnce(
+      'TLS_RESUMPTION_UNSEALED_STORE',
+      'tls-resumption: the session store does not seal entries; sessions hold master secrets. Use RedisStore/ClusterStore with sealKeys, or wrap your store in SealedStore.',
+    );
+  }
+
+  const ticketsOff = opts.tickets === 'off';
+  const statefulTls13 = () => ticketsOff || ((srv.secureOptions ?? 0) & SSL_OP_NO_TICKET) !== 0;
+  const policy = new SessionCachePolicy({
+    mode: opts.mode,
+    sessionIdContext: sidCtx,
+    timeout: opts.timeout,
+    cacheSize: opts.cacheSize,
+    naming: { prefix: opts.sessionKeyPrefix, generate: opts.generateSessionKey },
+    external: opts.store && new GuardedStore(opts.store, { timeoutMs: opts.storeTimeoutMs, now: opts.now }),
+    waitForStoreWrites: opts.waitForStoreWrites,
+    statefulTls13: statefulTls13(),
+    now: opts.now,
+  });
+
+  // ---- settings on every OpenSSL context, now and later ----
+  let hasSniContexts = false;
+  const applyToContext = (ctx: NativeSecureContext, origin: ContextOrigin) => {
+    ctx.setSessionIdContext(sidCtx);
+    (ctx as NativeSecureContext & { setSessionTimeout?(s: number): void }).setSessionTimeout?.(opts.timeout);
+    if (ticketsOff) ctx.setOptions(SSL_OP_NO_TICKET);
+    if (origin === 'sni' && !hasSniContexts) {
+      hasSniContexts = true;
+      updateTap();
+    }
+  };
+  const originalSecureOptions = srv.secureOptions;
+  if (ticketsOff) srv.secureOptions = (srv.secureOptions ?? 0) | SSL_OP_NO_TICKET;
+  srv.sessionIdContext = sidCtx;
+
+  // ---- the ClientHello pre-parse, only where something needs it ----
+  const pending = new Map<string, HelloFacts[]>();
+  let removeTap: (() => void) | undefined;
+  const serverAllowsTls13 = () => (srv.maxVersion ?? tls.DEFAULT_MAX_VERSION) === 'TLSv1.3';
+  function tapNeeded(): boolean {
+    if (opts.serverNameBinding === 'always') return true;
+    if (ticketsOff && serverAllowsTls13()) return true;
+    return opts.serverNameBinding === 'auto' && (hasSniContexts || srv.requestCert === true || hasSniCallback());
+  }
+  function hasSniCallback(): boolean {
+    const sym = Object.getOwnPropertySymbols(srv).find((s) => s.description === 'snicallback');
+    return sym !== undefined && typeof (srv as unknown as Record<symbol, unknown>)[sym] === 'function';
+  }
+  function onHello(socket: Duplex, hello: ClientHello | undefined): void {
+    policy.countHello(hello !== undefined);
+    // Node emits resumeSession only for a non-empty legacy id and no TLS 1.2 ticket.
+    if (hello === undefined || hello.sessionId.length === 0) return;
+    if (hello.sessionTicket !== undefined && hello.sessionTicket.length > 0) return;
+    const tls13 = hello.supportedVersions.includes(TLS1_3_VERSION) && serverAllowsTls13();
+    const facts: HelloFacts = {
+      serverName: hello.serverName,
+      protocolVersion: tls13 ? TLS1_3_VERSION : hello.legacyVersion === TLS1_2_VERSION ? TLS1_2_VERSION : undefined,
+      // OpenSSL asks the session callback for the first identity only before it
+      // checks binders; serving a later one would fail the binder check.
+      pskIdentity: tls13 ? hello.pskIdentities[0] : undefined,
+    };
+    const id = hello.sessionId.toString('hex');
+    const queue = pending.get(id);
+    if (queue) queue.push(facts);
+    else pending.set(id, [facts]);
+    socket.once('close', () => {
+      const q = pending.get(id);
+      if (!q) return;
+      const at = q.indexOf(facts);
+      if (at >= 0) q.splice(at, 1);
+      if (q.length === 0) pending.delete(id);
+    });
+  }
+  function updateTap(): void {
+    const needed = tapNeeded();
+    if (needed && removeTap === undefined) {
+      log('ClientHello pre-parse on');
+      removeTap = installHelloTap(server, { timeoutMs: HELLO_TIMEOUT_MS, maxBytes: DEFAULT_MAX_CLIENT_HELLO_BYTES, onHello });
+    } else if (!needed && removeTap !== undefined) {
+      removeTap();
+      removeTap = undefined;
+    }
+  }
+
+  // ---- Node's session events ----
+  const onNewSession = (id: Buffer, der: Buffer, done: () => void) => policy.onNewSession(id, der, currentServerName(), done);
+  const onResumeSession = (id: Buffer, cb: (err: Error | null, der?: Buffer | null) => void) => {
+    let wireId = id;
+    let request: LookupRequest = { serverName: null, protocolVersion: undefined };
+    const key = id.toString('hex');
+    const queue = pending.get(key);
+    const facts = queue?.shift();
+    if (queue !== undefined && queue.length === 0) pending.delete(key);
+    if (facts !== undefined) {
+      request = { serverName: opts.serverNameBinding === 'off' ? null : facts.serverName, protocolVersion: facts.protocolVersion };
+      if (facts.protocolVersion === TLS1_3_VERSION) {
+        // TLS 1.3: the legacy id is random; the PSK identity names the session.
+        if (facts.pskIdentity === undefined || !statefulTls13()) return cb(null, null);
+        wireId = facts.pskIdentity;
+      }
+    }
+    log('resumeSession %s%s', shortId(wireId), facts ? '' : ' (hello not parsed)');
+    policy.lookup(wireId, request, (der) => cb(null, der));
+  };
+  const onConnection = () => policy.countAccept();
+  const onSecure = (socket: tls.TLSSocket) => policy.countSecure(socket.isSessionReused());
+  const onClientError = () => policy.countAcceptFailed();
+
+  server.on('newSession', onNewSession);
+  server.on('resumeSession', onResumeSession);
+  server.on('connection', onConnection);
+  server.on('secureConnection', onSecure);
+  server.on('tlsClientError', onClientError);
+  const stopWatching = watchSecureContexts(server, applyToContext);
+  updateTap();
+  Object.defineProperty(srv, kAttached, { value: true, configurable: true });
+  log('attached: mode 0x%s, tickets %s, timeout %ds, cache size %d', policy.mode.toString(16), opts.tickets, opts.timeout, opts.cacheSize);
+
+  return new SessionCache(policy, {
+    applySessionIdContext(ctx) {
+      for (const { context } of allContexts(server)) context.setSessionIdContext(ctx);
+      sidCtx = ctx;
+      srv.sessionIdContext = ctx;
+    },
+    detach() {
+      server.removeListener('newSession', onNewSession);
+      server.removeListener('resumeSession', onResumeSession);
+      server.removeListener('connection', onConnection);
+      server.removeListener('secureConnection', onSecure);
+      server.removeListener('tlsClientError', onClientError);
+      stopWatching();
+      removeTap?.();
+      removeTap = undefined;
+      pending.clear();
+      // Node exposes no way to clear an OpenSSL option, so SSL_OP_NO_TICKET stays on
+      // contexts it was set on (see README); the session id context is restored.
+      for (const { context } of allContexts(server)) context.setSessionIdContext(originalSidCtx);
+      srv.sessionIdContext = originalSidCtx;
+      srv.secureOptions = originalSecureOptions;
+      delete srv[kAttached];
+      log('detached');
+    },
+  });
+}

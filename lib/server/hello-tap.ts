@@ -1,0 +1,122 @@
+/**
+ * The ClientHello pre-parse: reads the first bytes of each raw connection, parses the
+ * ClientHello, puts the bytes back (`unshift`) and hands the socket to the server's
+ * own 'connection' listeners, which build the TLSSocket; Node feeds the buffered
+ * bytes to OpenSSL.
+ *
+ * Why: Node's `resumeSession` event carries only the legacy session id. TLS 1.3
+ * clients fill that with random bytes and send the real handle, the PSK identity,
+ * in the pre_shared_key extension; and it carries no SNI name. Only the raw bytes
+ * tell either. It costs one extra JavaScript read per connection, so the server
+ * wiring installs it only where it is needed.
+ *
+ * Robustness: a hello split across reads or records is reassembled; garbage, an
+ * over-long hello or a client silent for `timeoutMs` is handed on unparsed, so
+ * Node's normal TLS error path (and its handshake timeout) applies; a socket that
+ * closes before its hello is dropped quietly; `pauseOnConnect` sockets are read and
+ * left paused again; code that emits 'connection' itself goes through the same path.
+ */
+import type * as net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { parseClientHelloRecords, type ClientHello } from '../protocol/client-hello.js';
+
+type ConnectionListener = (this: net.Server, socket: Duplex) => void;
+
+export interface HelloTapOptions {
+  /** Longest wait for a complete ClientHello before handing the socket on unparsed. */
+  timeoutMs: number;
+  /** Most bytes buffered for one ClientHello. */
+  maxBytes: number;
+  /** Called once per connection before the server sees it; hello undefined if not parsed. */
+  onHello(socket: Duplex, hello: ClientHello | undefined): void;
+}
+
+const kTapped = Symbol('tls-resumption.hello-tapped');
+
+/** Reads one ClientHello from `socket`, then calls `done` exactly once (unless the socket closes first). */
+function readClientHello(
+  socket: Duplex,
+  options: HelloTapOptions,
+  done: (hello: ClientHello | undefined) => void,
+): void {
+  let buffered: Buffer | undefined;
+  let finished = false;
+
+  const cleanup = () => {
+    finished = true;
+    clearTimeout(timer);
+    socket.removeListener('data', onData);
+    socket.removeListener('end', onEnd);
+    socket.removeListener('close', onClose);
+    socket.removeListener('error', onError);
+  };
+  const handOn = (hello: ClientHello | undefined) => {
+    if (finished) return;
+    cleanup();
+    socket.pause();
+    if (buffered !== undefined && buffered.length > 0) socket.unshift(buffered);
+    done(hello);
+  };
+  function onData(chunk: Buffer | string) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
+    buffered = buffered === undefined ? bytes : Buffer.concat([buffered, bytes]);
+    const result = parseClientHelloRecords(buffered, options.maxBytes);
+    if (result.status === 'complete') handOn(result.hello);
+    else if (result.status === 'error') handOn(undefined);
+  }
+  // Half-closed before a full hello: let Node's TLS layer report it as usual.
+  function onEnd() {
+    handOn(undefined);
+  }
+  // Closed or failed before a hello: nothing for the server to do.
+  function onClose() {
+    if (!finished) cleanup();
+  }
+  function onError() {
+    if (!finished) cleanup();
+    socket.destroy();
+  }
+  const timer = setTimeout(() => handOn(undefined), options.timeoutMs);
+  timer.unref?.();
+
+  socket.on('data', onData);
+  socket.once('end', onEnd);
+  socket.once('close', onClose);
+  socket.on('error', onError);
+  socket.resume();
+}
+
+/**
+ * Puts the pre-parse in front of the server's 'connection' listeners. Returns an
+ * idempotent function restoring them exactly.
+ */
+export function installHelloTap(server: net.Server, options: HelloTapOptions): () => void {
+  const originals = server.listeners('connection') as ConnectionListener[];
+  for (const listener of originals) server.removeListener('connection', listener);
+
+  const tap = function helloTap(this: net.Server, socket: Duplex) {
+    const tagged = socket as Duplex & { [kTapped]?: boolean };
+    const forward = () => {
+      for (const listener of originals) listener.call(server, socket);
+    };
+    if (tagged[kTapped] || socket.destroyed) {
+      // Already read once (a listener re-emitted it), or nothing left to read.
+      forward();
+      return;
+    }
+    tagged[kTapped] = true;
+    readClientHello(socket, options, (hello) => {
+      options.onHello(socket, hello);
+      forward();
+    });
+  };
+  server.on('connection', tap);
+
+  let removed = false;
+  return () => {
+    if (removed) return;
+    removed = true;
+    server.removeListener('connection', tap);
+    for (let i = originals.length - 1; i >= 0; i--) server.prependListener('connection', originals[i]!);
+  };
+}

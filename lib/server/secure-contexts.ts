@@ -1,0 +1,172 @@
+/**
+ * Keeps settings applied to every OpenSSL context a tls.Server uses.
+ *
+ * A Node server has one default context (`server._sharedCreds.context`), which
+ * `server.setSecureContext()` replaces (certificate renewal), plus one per
+ * `server.addContext()` entry and whatever a user's `SNICallback` returns. Anything
+ * this library sets on a context (session id context, SSL_OP_NO_TICKET, ticket keys)
+ * must be set again on each of them. This module calls `apply` for every context
+ * now and every context that appears later, until the returned function is called.
+ *
+ * Known limitation: these are Node-internal fields (`_sharedCreds`, `_contexts`, the
+ * `snicallback` symbol). They are feature-detected; where one is missing, that path
+ * is skipped and reported by `supported`, never a crash.
+ */
+import type * as tls from 'node:tls';
+
+/** The subset of Node's native SecureContext (`secureContext.context`) this library uses. */
+export interface NativeSecureContext {
+  setSessionIdContext(ctx: string): void;
+  setOptions(options: number): void;
+  setTicketKeys(keys: Buffer): void;
+  getTicketKeys?(): Buffer;
+  enableTicketKeyCallback?(): void;
+}
+
+/** Where a context came from: the server's default one, or an SNI context. */
+export type ContextOrigin = 'default' | 'sni';
+export type ContextListener = (context: NativeSecureContext, origin: ContextOrigin) => void;
+
+interface ServerInternals {
+  _sharedCreds?: { context?: NativeSecureContext };
+  _contexts?: [RegExp, NativeSecureContext][];
+  setSecureContext: tls.Server['setSecureContext'];
+  addContext: tls.Server['addContext'];
+}
+
+type SNICallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => void;
+
+interface Registry {
+  listeners: Set<ContextListener>;
+  restore: () => void;
+}
+
+const kRegistry = Symbol.for('tls-resumption.secure-contexts');
+
+function isNativeContext(value: unknown): value is NativeSecureContext {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as NativeSecureContext).setSessionIdContext === 'function'
+  );
+}
+
+function findSymbol(obj: object, description: string): symbol | undefined {
+  return Object.getOwnPropertySymbols(obj).find((s) => s.description === description);
+}
+
+/** The server's current default native context, or undefined where Node hides it. */
+export function defaultContext(server: tls.Server): NativeSecureContext | undefined {
+  const ctx = (server as unknown as ServerInternals)._sharedCreds?.context;
+  return isNativeContext(ctx) ? ctx : undefined;
+}
+
+/** Every native context the server has now: the default one, then SNI ones. */
+export function allContexts(server: tls.Server): { context: NativeSecureContext; origin: ContextOrigin }[] {
+  const out: { context: NativeSecureContext; origin: ContextOrigin }[] = [];
+  const def = defaultContext(server);
+  if (def) out.push({ context: def, origin: 'default' });
+  const sni = (server as unknown as ServerInternals)._contexts;
+  if (Array.isArray(sni)) {
+    for (const entry of sni) if (isNativeContext(entry?.[1])) out.push({ context: entry[1], origin: 'sni' });
+  }
+  return out;
+}
+
+/** Which internal hooks this Node exposes (for docs and debug output). */
+export function contextHooksSupported(server: tls.Server): { default: boolean; addContext: boolean; sniCallback: boolean } {
+  const internals = server as unknown as ServerInternals;
+  return {
+    default: defaultContext(server) !== undefined,
+    addContext: Array.isArray(internals._contexts),
+    sniCallback: findSymbol(server, 'snicallback') !== undefined,
+  };
+}
+
+function install(server: tls.Server): Registry {
+  const internals = server as unknown as ServerInternals;
+  const listeners = new Set<ContextListener>();
+  const notify = (context: NativeSecureContext, origin: ContextOrigin) => {
+    for (const listener of listeners) listener(context, origin);
+  };
+
+  // Own-property wrappers, so restoring is `delete` and the prototype stays untouched.
+  const hadOwnSet = Object.prototype.hasOwnProperty.call(server, 'setSecureContext');
+  const hadOwnAdd = Object.prototype.hasOwnProperty.call(server, 'addContext');
+  const originalSet = internals.setSecureContext;
+  const originalAdd = internals.addContext;
+
+  internals.setSecureContext = function setSecureContext(this: tls.Server, options) {
+    originalSet.call(this, options);
+    const ctx = defaultContext(server);
+    if (ctx) notify(ctx, 'default');
+  };
+  internals.addContext = function addContext(this: tls.Server, hostname, context) {
+    originalAdd.call(this, hostname, context);
+    const list = internals._contexts;
+    const added = Array.isArray(list) ? list[list.length - 1]?.[1] : undefined;
+    if (isNativeContext(added)) notify(added, 'sni');
+  };
+
+  // A user's SNICallback returns contexts we never see otherwise; apply to each once.
+  const sniSymbol = findSymbol(server, 'snicallback');
+  const record = server as unknown as Record<symbol, SNICallback | undefined>;
+  const originalSni = sniSymbol ? record[sniSymbol] : undefined;
+  if (sniSymbol && typeof originalSni === 'function') {
+    const seen = new WeakSet<object>();
+    record[sniSymbol] = function sniCallback(servername, cb) {
+      originalSni(servername, (err, ctx) => {
+        const native = (ctx as unknown as { context?: unknown } | undefined)?.context;
+        if (!err && isNativeContext(native) && !seen.has(native)) {
+          seen.add(native);
+          try {
+            notify(native, 'sni');
+          } catch (e) {
+            return cb(e as Error);
+          }
+        }
+        cb(err, ctx);
+      });
+    };
+  }
+
+  return {
+    listeners,
+    restore() {
+      if (hadOwnSet) internals.setSecureContext = originalSet;
+      else delete (internals as Partial<ServerInternals>).setSecureContext;
+      if (hadOwnAdd) internals.addContext = originalAdd;
+      else delete (internals as Partial<ServerInternals>).addContext;
+      if (sniSymbol) record[sniSymbol] = originalSni;
+    },
+  };
+}
+
+/**
+ * Calls `apply` for each context the server has now and each one it gets later
+ * (setSecureContext, addContext, contexts returned by a user SNICallback).
+ * Returns an idempotent function that stops watching; when the last watcher of a
+ * server stops, the server's methods are restored exactly.
+ */
+export function watchSecureContexts(server: tls.Server, apply: ContextListener): () => void {
+  const holder = server as unknown as Record<symbol, Registry | undefined>;
+  let registry = holder[kRegistry];
+  if (!registry) {
+    registry = install(server);
+    Object.defineProperty(server, kRegistry, { value: registry, configurable: true, writable: true });
+  }
+  for (const { context, origin } of allContexts(server)) apply(context, origin);
+  registry.listeners.add(apply);
+  let stopped = false;
+  return () => {
+    if (stopped) return;
+    stopped = true;
+    const reg = holder[kRegistry];
+    if (!reg) return;
+    reg.listeners.delete(apply);
+    if (reg.listeners.size === 0) {
+      reg.restore();
+      delete holder[kRegistry];
+    }
+  };
+}

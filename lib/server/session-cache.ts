@@ -1,0 +1,116 @@
+import type { SessionCachePolicy } from '../cache/policy.js';
+import { parseMode, type ModeInput } from '../cache/mode.js';
+import { normalizeSessionIdContext } from '../cache/session-id-context.js';
+import type { SessionCacheStats } from '../cache/stats.js';
+import { makeError } from '../errors.js';
+
+/** What the server wiring does for the public object. */
+export interface SessionCacheHooks {
+  applySessionIdContext(ctx: string): void;
+  detach(): void;
+}
+
+/**
+ * A server's session cache, as returned by `attachSessionCache()`. Its methods follow
+ * OpenSSL's SSL_CTX session-cache functions of the same names.
+ */
+export class SessionCache {
+  readonly #policy: SessionCachePolicy;
+  readonly #hooks: SessionCacheHooks;
+  #detached = false;
+
+  /** @internal Use attachSessionCache(). */
+  constructor(policy: SessionCachePolicy, hooks: SessionCacheHooks) {
+    this.#policy = policy;
+    this.#hooks = hooks;
+  }
+
+  /** The cache mode bits (SSL_CTX_get_session_cache_mode). */
+  getMode(): number {
+    return this.#policy.mode;
+  }
+
+  /**
+   * Sets the cache mode (SSL_CTX_set_session_cache_mode): a number, a name or a list.
+   * Takes effect from the next handshake. Returns the previous mode.
+   */
+  setMode(mode: ModeInput): number {
+    const next = parseMode(mode);
+    const previous = this.#policy.mode;
+    this.#policy.mode = next;
+    return previous;
+  }
+
+  /** The session id context in force. */
+  getSessionIdContext(): string {
+    return this.#policy.sessionIdContext;
+  }
+
+  /**
+   * Sets the session id context on every context of the server (default, SNI, and
+   * any later one), as SSL_CTX_set_session_id_context(3). Over 32 bytes: a RangeError
+   * (ERR_TLS_RESUMPTION_SID_CTX_TOO_LONG) and nothing changes. Sessions made under
+   * the old context are no longer resumed (counted in `sidCtxMismatch`).
+   */
+  setSessionIdContext(ctx: string | Buffer): void {
+    this.#assertAttached();
+    const value = normalizeSessionIdContext(ctx, 'sessionIdContext');
+    this.#hooks.applySessionIdContext(value);
+    this.#policy.sessionIdContext = value;
+  }
+
+  /**
+   * Adds a session to the internal store (SSL_CTX_add_session(3)): `id` is its session
+   * id and `der` its DER, as Node's `newSession` gives them. Returns false when the
+   * identical session is already there; a different session with the same id replaces
+   * it. Throws ERR_TLS_RESUMPTION_INVALID_SESSION when `der` is not such a session.
+   */
+  add(id: Buffer, der: Buffer): boolean {
+    return this.#policy.add(id, der);
+  }
+
+  /**
+   * Removes a session (SSL_CTX_remove_session(3)) from the internal store and the
+   * external one; it is never resumed again. Returns false when it was not in the
+   * internal store.
+   */
+  remove(id: Buffer): boolean {
+    return this.#policy.remove(id);
+  }
+
+  /** Whether a session with this id is in the internal store (SSL_has_matching_session_id(3)). */
+  hasMatchingSessionId(id: Buffer): boolean {
+    return this.#policy.hasMatchingSessionId(id);
+  }
+
+  /**
+   * Removes sessions expired at `atTimeSeconds` (seconds since the epoch; default now)
+   * from the internal store (SSL_CTX_flush_sessions(3)). Returns how many.
+   */
+  flush(atTimeSeconds?: number): number {
+    if (atTimeSeconds !== undefined && (typeof atTimeSeconds !== 'number' || !Number.isFinite(atTimeSeconds))) {
+      throw makeError('ERR_TLS_RESUMPTION_INVALID_ARG', 'flush(atTimeSeconds): a number of seconds since the epoch');
+    }
+    return this.#policy.flush(atTimeSeconds === undefined ? undefined : atTimeSeconds * 1000);
+  }
+
+  /** The counters: OpenSSL's SSL_CTX_sess_* and why resumptions failed. A fresh object. */
+  stats(): SessionCacheStats {
+    return this.#policy.stats();
+  }
+
+  /**
+   * Takes the cache off the server: its listeners, the ClientHello pre-parse and its
+   * wrappers are removed and the session id context restored. Sessions in flight
+   * finish normally. Idempotent.
+   */
+  detach(): void {
+    if (this.#detached) return;
+    this.#detached = true;
+    this.#hooks.detach();
+  }
+
+  #assertAttached(): void {
+    if (this.#detached) throw makeError('ERR_TLS_RESUMPTION_DETACHED', 'this session cache was detached from its server');
+  }
+}
