@@ -40,6 +40,14 @@ export interface SessionCacheOptions {
   storeTimeoutMs?: number;
   /** Hold the handshake until a new session is written to the external store. Default false. */
   waitForStoreWrites?: boolean;
+  /**
+   * Where the ClientHello pre-parse runs: the longest wait, in ms, for a complete
+   * ClientHello before the socket is handed to Node unparsed (that connection then
+   * resumes only by a TLS 1.2 session id, and Node's own `handshakeTimeout` takes
+   * over). Bounds how long a slow or stalled client is held before Node sees it.
+   * Default 10000.
+   */
+  helloTimeoutMs?: number;
   /** The clock, in ms since the epoch (tests). Default Date.now. */
   now?: () => number;
 }
@@ -57,6 +65,7 @@ export interface ResolvedOptions {
   readonly store: SessionStore | undefined;
   readonly storeTimeoutMs: number;
   readonly waitForStoreWrites: boolean;
+  readonly helloTimeoutMs: number;
   readonly now: () => number;
 }
 
@@ -68,6 +77,7 @@ const DEFAULTS = Object.freeze({
   serverNameBinding: 'auto' as const,
   storeTimeoutMs: 50,
   waitForStoreWrites: false,
+  helloTimeoutMs: 10_000,
 });
 
 const KNOWN = new Set<string>([
@@ -82,6 +92,7 @@ const KNOWN = new Set<string>([
   'store',
   'storeTimeoutMs',
   'waitForStoreWrites',
+  'helloTimeoutMs',
   'now',
 ]);
 
@@ -160,6 +171,7 @@ export function validateOptions(options: unknown): ResolvedOptions {
     store: o.store as SessionStore | undefined,
     storeTimeoutMs: given('storeTimeoutMs') ? integer('storeTimeoutMs', o.storeTimeoutMs, 1, 60_000) : DEFAULTS.storeTimeoutMs,
     waitForStoreWrites: given('waitForStoreWrites') ? (o.waitForStoreWrites as boolean) : DEFAULTS.waitForStoreWrites,
+    helloTimeoutMs: given('helloTimeoutMs') ? integer('helloTimeoutMs', o.helloTimeoutMs, 1, 120_000) : DEFAULTS.helloTimeoutMs,
     now: (o.now as (() => number) | undefined) ?? Date.now,
   });
 }

@@ -176,7 +176,7 @@ export class SessionCachePolicy {
     if ((this.#mode & SESS_CACHE_NO_INTERNAL_STORE) === 0) {
       this.#stats.cacheFull += this.#internal.set(key, session, session.expiresAtMs);
     }
-    log('new session %s stored (TLS %s)', shortId(key), session.protocolVersion === TLS1_3_VERSION ? '1.3' : '1.2');
+    if (log.enabled) log('new session %s stored (TLS %s)', shortId(key), session.protocolVersion === TLS1_3_VERSION ? '1.3' : '1.2');
     if (this.#external === undefined) return done();
     const ttlMs = session.expiresAtMs - this.#now();
     if (ttlMs <= 0) return done();
@@ -229,7 +229,7 @@ export class SessionCachePolicy {
         }
         this.#internal.get(key, now); // mark most recently used
         this.#stats.internalHits++;
-        log('hit %s (internal)', shortId(key));
+        if (log.enabled) log('hit %s (internal)', shortId(key));
         return answer(found.value.der);
       }
     }
@@ -281,14 +281,14 @@ export class SessionCachePolicy {
       this.#stats.cacheFull += this.#internal.set(key, session, session.expiresAtMs);
     }
     this.#stats.cbHits++;
-    log('hit %s (external)', shortId(key));
+    if (log.enabled) log('hit %s (external)', shortId(key));
     answer(session.der);
   }
 
   #miss(answer: LookupCallback, key: Buffer | string, reason: MissReason): void {
     const counter = MISS_COUNTER[reason];
     if (counter !== undefined) this.#stats[counter]++;
-    log('miss %s: %s', shortId(key), reason);
+    if (log.enabled) log('miss %s: %s', shortId(key), reason);
     answer(null);
   }
 

@@ -15,7 +15,7 @@ import { makeError } from '../errors.js';
 import type { ClientHello } from '../protocol/client-hello.js';
 import { DEFAULT_MAX_CLIENT_HELLO_BYTES } from '../protocol/client-hello.js';
 import { GuardedStore } from '../stores/guarded.js';
-import { currentServerName } from './current-socket.js';
+import { currentServerName, currentTlsSocket } from './current-socket.js';
 import { installHelloTap } from './hello-tap.js';
 import { allContexts, watchSecureContexts, type ContextOrigin, type NativeSecureContext } from './secure-contexts.js';
 import { SessionCache } from './session-cache.js';
@@ -25,8 +25,6 @@ const kAttached = Symbol.for('tls-resumption.attached');
 const SSL_OP_NO_TICKET = cryptoConstants.SSL_OP_NO_TICKET;
 const TLS1_2_VERSION = 0x0303;
 const TLS1_3_VERSION = 0x0304;
-/** How long the pre-parse waits for a ClientHello before handing the socket to Node. */
-const HELLO_TIMEOUT_MS = 10_000;
 
 /** What the pre-parse learned of one connection that will emit resumeSession. */
 interface HelloFacts {
@@ -125,7 +123,8 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   srv.sessionIdContext = sidCtx;
 
   // ---- the ClientHello pre-parse, only where something needs it ----
-  const pending = new Map<string, HelloFacts[]>();
+  // Facts per raw socket; resumeSession finds its socket through the running TLSWrap.
+  const helloFacts = new WeakMap<object, HelloFacts>();
   let removeTap: (() => void) | undefined;
   const serverAllowsTls13 = () => (srv.maxVersion ?? tls.DEFAULT_MAX_VERSION) === 'TLSv1.3';
   function tapNeeded(): boolean {
@@ -143,30 +142,24 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     if (hello === undefined || hello.sessionId.length === 0) return;
     if (hello.sessionTicket !== undefined && hello.sessionTicket.length > 0) return;
     const tls13 = hello.supportedVersions.includes(TLS1_3_VERSION) && serverAllowsTls13();
-    const facts: HelloFacts = {
+    helloFacts.set(socket, {
       serverName: hello.serverName,
       protocolVersion: tls13 ? TLS1_3_VERSION : hello.legacyVersion === TLS1_2_VERSION ? TLS1_2_VERSION : undefined,
       // OpenSSL asks the session callback for the first identity only before it
       // checks binders; serving a later one would fail the binder check.
       pskIdentity: tls13 ? hello.pskIdentities[0] : undefined,
-    };
-    const id = hello.sessionId.toString('hex');
-    const queue = pending.get(id);
-    if (queue) queue.push(facts);
-    else pending.set(id, [facts]);
-    socket.once('close', () => {
-      const q = pending.get(id);
-      if (!q) return;
-      const at = q.indexOf(facts);
-      if (at >= 0) q.splice(at, 1);
-      if (q.length === 0) pending.delete(id);
     });
+  }
+  function factsOfCurrentConnection(): HelloFacts | undefined {
+    if (removeTap === undefined) return undefined;
+    const socket = currentTlsSocket() as (tls.TLSSocket & { _parent?: object }) | undefined;
+    return socket && helloFacts.get(socket._parent ?? socket);
   }
   function updateTap(): void {
     const needed = tapNeeded();
     if (needed && removeTap === undefined) {
       log('ClientHello pre-parse on');
-      removeTap = installHelloTap(server, { timeoutMs: HELLO_TIMEOUT_MS, maxBytes: DEFAULT_MAX_CLIENT_HELLO_BYTES, onHello });
+      removeTap = installHelloTap(server, { timeoutMs: opts.helloTimeoutMs, maxBytes: DEFAULT_MAX_CLIENT_HELLO_BYTES, onHello });
     } else if (!needed && removeTap !== undefined) {
       removeTap();
       removeTap = undefined;
@@ -178,10 +171,7 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   const onResumeSession = (id: Buffer, cb: (err: Error | null, der?: Buffer | null) => void) => {
     let wireId = id;
     let request: LookupRequest = { serverName: null, protocolVersion: undefined };
-    const key = id.toString('hex');
-    const queue = pending.get(key);
-    const facts = queue?.shift();
-    if (queue !== undefined && queue.length === 0) pending.delete(key);
+    const facts = factsOfCurrentConnection();
     if (facts !== undefined) {
       request = { serverName: opts.serverNameBinding === 'off' ? null : facts.serverName, protocolVersion: facts.protocolVersion };
       if (facts.protocolVersion === TLS1_3_VERSION) {
@@ -190,7 +180,7 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
         wireId = facts.pskIdentity;
       }
     }
-    log('resumeSession %s%s', shortId(wireId), facts ? '' : ' (hello not parsed)');
+    if (log.enabled) log('resumeSession %s%s', shortId(wireId), facts ? '' : ' (hello not parsed)');
     policy.lookup(wireId, request, (der) => cb(null, der));
   };
   const onConnection = () => policy.countAccept();
@@ -222,7 +212,6 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
       stopWatching();
       removeTap?.();
       removeTap = undefined;
-      pending.clear();
       // Node exposes no way to clear an OpenSSL option, so SSL_OP_NO_TICKET stays on
       // contexts it was set on (see README); the session id context is restored.
       for (const { context } of allContexts(server)) context.setSessionIdContext(originalSidCtx);

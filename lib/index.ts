@@ -1,0 +1,26 @@
+/**
+ * tls-resumption: TLS session resumption for Node.js servers and clients, with
+ * OpenSSL's session-cache semantics.
+ *
+ * The public surface is this file; everything else is internal.
+ */
+export { attachSessionCache } from './server/attach.js';
+export { SessionCache } from './server/session-cache.js';
+export type { SessionCacheOptions } from './cache/options.js';
+export type { SessionCacheStats } from './cache/stats.js';
+export type { ModeInput, ModeName } from './cache/mode.js';
+export type { GenerateSessionKey } from './cache/session-key.js';
+export type { MissReason } from './cache/resume-decision.js';
+export type { SessionStore } from './stores/store.js';
+export {
+  SESS_CACHE_OFF,
+  SESS_CACHE_CLIENT,
+  SESS_CACHE_SERVER,
+  SESS_CACHE_BOTH,
+  SESS_CACHE_NO_AUTO_CLEAR,
+  SESS_CACHE_NO_INTERNAL_LOOKUP,
+  SESS_CACHE_NO_INTERNAL_STORE,
+  SESS_CACHE_NO_INTERNAL,
+  MAX_SID_CTX_LENGTH,
+} from './constants.js';
+export { codes, isTlsResumptionError, type ErrorCode, type TlsResumptionError } from './errors.js';
