@@ -23,4 +23,5 @@ export {
   SESS_CACHE_NO_INTERNAL,
   MAX_SID_CTX_LENGTH,
 } from './constants.js';
+export { registerMetrics, type MetricsOptions, type PromClientLike } from './metrics/prometheus.js';
 export { codes, isTlsResumptionError, type ErrorCode, type TlsResumptionError } from './errors.js';
