@@ -36,6 +36,7 @@ const registry = {
   // ticket keys
   ERR_TLS_RESUMPTION_TICKET_KEY: TypeError,
   ERR_TLS_RESUMPTION_TICKET_ROTATION: Error,
+  ERR_TLS_RESUMPTION_TICKET_STORE: TypeError,
   // client cache
   ERR_TLS_RESUMPTION_CLIENT_MODE: Error,
   // check command

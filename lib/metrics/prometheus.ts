@@ -9,8 +9,15 @@
 import type { SessionCacheStats } from '../cache/stats.js';
 import { makeError } from '../errors.js';
 
-/** The parts of prom-client this module uses (v14 and later). */
+/** The `prom-client` module (v14 and later), as the application imports it. */
 export interface PromClientLike {
+  Counter: new (config: never) => unknown;
+  Gauge: new (config: never) => unknown;
+  register: unknown;
+}
+
+/** The parts of prom-client this module uses. */
+interface PromClientApi {
   Counter: new (config: {
     name: string;
     help: string;
@@ -85,7 +92,8 @@ const snake = (name: string) => name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLo
  * `evictions_total`, `store_failures_total{kind}`, `store_circuit_open` (gauge),
  * `sessions_not_cached_total`.
  */
-export function registerMetrics(promClient: PromClientLike, options: MetricsOptions): string[] {
+export function registerMetrics(client: PromClientLike, options: MetricsOptions): string[] {
+  const promClient = client as unknown as PromClientApi;
   if (typeof promClient?.Counter !== 'function' || typeof promClient?.Gauge !== 'function') {
     throw makeError('ERR_TLS_RESUMPTION_NO_PROM_CLIENT', "registerMetrics(promClient, options): pass the 'prom-client' module itself");
   }

@@ -28,4 +28,10 @@ export interface SessionStore {
   add?(key: string, value: Buffer, ttlMs: number): Promise<boolean>;
   /** Optional: releases connections the store opened itself. */
   close?(): Promise<void>;
+  /**
+   * Optional: true when every value is sealed (AES-256-GCM, see `SealedStore`) before it
+   * leaves the process, so the store never sees a master secret in clear. The cache
+   * warns once when an external store does not say `sealed: true`. Absent means false.
+   */
+  readonly sealed?: boolean;
 }
