@@ -41,7 +41,11 @@ export const MAX_SID_CTX_LENGTH = 32;
 export const MAX_SESSION_ID_LENGTH = 32;
 /** OpenSSL's default cache size (SSL_SESSION_CACHE_MAX_SIZE_DEFAULT). */
 export const DEFAULT_CACHE_SIZE = 1024 * 20;
-/** OpenSSL's default session timeout for TLS, in seconds. */
+/**
+ * The session lifetime this library sets, in seconds: Node's documented `sessionTimeout`
+ * default. (OpenSSL's own default for TLS, which a Node server's sessions carry when
+ * no timeout is set, is 7200 s; measured.)
+ */
 export const DEFAULT_TIMEOUT_SECONDS = 300;
 /** OpenSSL flushes expired sessions every 255 connections unless NO_AUTO_CLEAR. */
 export const AUTO_CLEAR_EVERY = 255;
