@@ -220,7 +220,10 @@ export class SessionCachePolicy {
     };
     if ((this.#mode & SESS_CACHE_NO_INTERNAL_LOOKUP) === 0) {
       const found = this.#internal.peek(key);
-      if (found !== undefined) {
+      // A generator that shortens keys can leave another session under this key (the
+      // offered one was a clash, not cached): handing that to OpenSSL would break the
+      // client's handshake, so only the offered id's own session counts as found.
+      if (found !== undefined && found.value.wireId.equals(wireId)) {
         const now = this.#now();
         const decision = decideResume(found.value, resumeRequest, now);
         if (!decision.resume) {
@@ -369,7 +372,9 @@ export class SessionCachePolicy {
     const named = sessionKeyFor(id, this.#naming);
     if (!named.ok) return false;
     const key = named.key;
-    const had = this.#internal.delete(key);
+    // Only this id's session: a clashing key may hold another one (see #lookup).
+    const had = this.#internal.peek(key)?.value.wireId.equals(id) === true;
+    if (had) this.#internal.delete(key);
     const external = this.#external;
     if (external !== undefined) {
       this.#tombstones.add(key);
@@ -385,7 +390,7 @@ export class SessionCachePolicy {
   hasMatchingSessionId(id: Buffer): boolean {
     if (!Buffer.isBuffer(id)) throw makeError('ERR_TLS_RESUMPTION_INVALID_ARG', 'id must be a Buffer');
     const named = sessionKeyFor(id, this.#naming);
-    return named.ok && this.#internal.has(named.key);
+    return named.ok && this.#internal.peek(named.key)?.value.wireId.equals(id) === true;
   }
 
   /** SSL_CTX_flush_sessions(3): removes sessions expired at `atMs` (default now). */
