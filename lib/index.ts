@@ -12,6 +12,15 @@ export type { ModeInput, ModeName } from './cache/mode.js';
 export type { GenerateSessionKey } from './cache/session-key.js';
 export type { MissReason } from './cache/resume-decision.js';
 export type { SessionStore } from './stores/store.js';
+export { RedisStore, DEFAULT_REDIS_KEY_PREFIX, type RedisStoreOptions } from './stores/redis.js';
+export { ClusterStore, type ClusterStoreOptions } from './stores/cluster.js';
+export {
+  serveClusterSessions,
+  type ClusterPrimaryOptions,
+  type ClusterPrimaryStats,
+  type ClusterSessionServer,
+} from './stores/cluster-primary.js';
+export { SealedStore, type SealedStoreOptions } from './stores/sealed.js';
 export {
   SESS_CACHE_OFF,
   SESS_CACHE_CLIENT,

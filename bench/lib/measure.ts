@@ -78,7 +78,9 @@ export async function sTime(port: number, args: string[], seconds: number): Prom
   if (!m) throw new Error(`s_time printed no result:\n${out.slice(-500)}`);
   const connections = Number(m[1]);
   const secs = Number(m[2]);
-  const reused = (out.match(/r/g) ?? []).length;
+  // Progress characters come before the summary: 'r' for a reused session, '*' for a new one.
+  const progress = out.split(/\d+ connections in/)[0] ?? '';
+  const reused = (progress.replace(/[^r*]/g, '').match(/r/g) ?? []).length;
   return { connections, seconds: secs, perSecond: connections / secs, reused };
 }
 

@@ -1,0 +1,99 @@
+/**
+ * Two applications with different session id contexts on one Redis, with the same
+ * key prefix and even the same seal keys: zero cross resumptions. Two servers of one
+ * application (same context) on the same Redis do resume each other's sessions, so
+ * the test can fail.
+ */
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { createClient } from 'redis';
+import { RedisStore } from '../lib/stores/redis.js';
+import { redisMissing, startRedis, type RedisServer } from './fixtures/redis.js';
+import { startCacheServer, connect, lastSession, sessionIdOf, type CacheServer } from './fixtures/server.js';
+import { contextTag } from '../lib/cache/session-id-context.js';
+import { PROTOCOLS, crossResumptions } from './fixtures/store-fleet.js';
+
+const ATTEMPTS = 40;
+const missing = redisMissing();
+if (missing) {
+  console.error(missing);
+  t.skip(missing, () => {});
+} else {
+  main();
+}
+
+function main() {
+  let redis: RedisServer;
+  let client: ReturnType<typeof createClient>;
+  const sealKeys = [randomBytes(32)];
+  t.before(async () => {
+    redis = await startRedis();
+    client = createClient({ url: redis.url });
+    client.on('error', () => {});
+    await client.connect();
+  });
+  t.teardown(async () => {
+    await client?.close();
+    await redis?.stop();
+  });
+
+  const server = (context: string): Promise<CacheServer> =>
+    startCacheServer({ sessionIdContext: context, tickets: 'off', store: new RedisStore({ client, sealKeys }) });
+
+  t.test('different contexts on one Redis: no session crosses, for TLS 1.2 ids and TLS 1.3 tickets', async (t) => {
+    const shop = await server('shop-frontend');
+    const admin = await server('admin-backend');
+    t.teardown(async () => {
+      await shop.close();
+      await admin.close();
+    });
+    for (const [protocol, options] of Object.entries(PROTOCOLS)) {
+      const r = await crossResumptions([shop.port, admin.port], ATTEMPTS, options);
+      t.comment(`${protocol}: ${r.resumed}/${r.attempts} resumptions across contexts`);
+      t.equal(r.failed, 0);
+      t.equal(r.resumed, 0, `${protocol}: zero cross resumptions`);
+    }
+    const keys = await client.keys('tls-resumption:*');
+    const tags = new Set(keys.map((k) => k.split(':')[1]));
+    t.equal(tags.size, 2, 'both applications wrote, under two context tags');
+    t.equal(shop.cache.stats().cbHits + admin.cache.stats().cbHits, 0, 'nothing served from the store');
+  });
+
+  t.test('an entry copied straight into the other context\'s key is a counted tampered miss', async (t) => {
+    const shop = await server('shop-frontend');
+    const admin = await server('admin-backend');
+    t.teardown(async () => {
+      await shop.close();
+      await admin.close();
+    });
+    const first = await connect(shop.port, PROTOCOLS['TLSv1.2']);
+    const session = lastSession(first);
+    const id = sessionIdOf(session).toString('hex');
+    const shopKey = `tls-resumption:${contextTag('shop-frontend')}:${id}`;
+    const adminKey = `tls-resumption:${contextTag('admin-backend')}:${id}`;
+    let entry: string | null = null;
+    for (let i = 0; i < 100 && entry === null; i++) {
+      entry = await client.get(shopKey);
+      if (entry === null) await new Promise((r) => setTimeout(r, 10));
+    }
+    t.type(entry, 'string', 'the session is in Redis under the shop context');
+    await client.set(adminKey, entry!, { PX: 60_000 });
+    const second = await connect(admin.port, { ...PROTOCOLS['TLSv1.2'], session });
+    t.equal(second.error, undefined);
+    t.equal(second.resumed, false, 'the copied entry does not resume');
+    t.equal(admin.cache.stats().storeTampered, 1, 'it is counted as tampered');
+  });
+
+  t.test('control: two servers of the same context on the same Redis resume each other', async (t) => {
+    const a = await server('shop-frontend');
+    const b = await server('shop-frontend');
+    t.teardown(async () => {
+      await a.close();
+      await b.close();
+    });
+    for (const [protocol, options] of Object.entries(PROTOCOLS)) {
+      const r = await crossResumptions([a.port, b.port], 10, options);
+      t.equal(r.resumed, 10, `${protocol}: same context resumes across servers`);
+    }
+  });
+}
