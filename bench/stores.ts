@@ -20,6 +20,7 @@
  * RedisStore.get, ClusterStore.get from a worker. Rounds are interleaved and medians
  * taken, so drift on a shared machine hits every variant alike. Nothing asserts.
  */
+import { writeFileSync } from 'node:fs';
 import cluster from 'node:cluster';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -194,6 +195,11 @@ async function main(): Promise<void> {
     ['cluster store only / cluster store (every lookup over IPC)', rate('cluster store only') / rate('cluster store')],
   ];
   for (const [name, value] of ratios) if (!Number.isNaN(value)) console.log(`${name.padEnd(62)} ${value.toFixed(3)}`);
+  // For `npm run bench` (bench/run.ts), which draws the report's chart.
+  if (process.env.BENCH_JSON) {
+    const rateList = variants.map((v) => ({ label: v, perSecond: rate(v) }));
+    writeFileSync(process.env.BENCH_JSON, JSON.stringify({ rates: rateList, ratios: Object.fromEntries(ratios) }));
+  }
 
   // One store call, sequential.
   const sealer = new SessionSealer([randomBytes(32)]);
