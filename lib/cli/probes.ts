@@ -1,0 +1,268 @@
+/**
+ * The probes behind `tls-resumption check`: each makes one full handshake with Node's own
+ * TLS client, then offers the session it got back on fresh connections and asks OpenSSL
+ * whether the server resumed it.
+ *
+ * Known limits, stated here because they shape what the report can claim:
+ * - Whether a TLS 1.3 server is stateful is judged from ticket length alone (see
+ *   ticket-kind.ts); the client cannot see the server's cache.
+ * - A TLS 1.2 client that offers a ticket also sends a session id; a server that refuses
+ *   the ticket could in principle resume by id. OpenSSL-based servers never do (a ticket
+ *   that does not decrypt means a full handshake), so the ticket row is reported as such.
+ * - Times are measured by this client from TCP connected to handshake done: they include
+ *   the network and this machine's load, and are medians of a few samples, not a benchmark.
+ */
+import { constants as cryptoConstants } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { SecureVersion } from 'node:tls';
+import { openConnection, type ConnectionResult, type ConnectionSpec } from './connection.js';
+import { classifyError, type Failure } from './failure.js';
+import { judgeTickets } from './ticket-kind.js';
+import { sessionIdIssued } from './session-facts.js';
+import { formatTarget, siblingName, type Target } from './target.js';
+import type { CheckReport, CrossSniResult, MechanismId, ProbeResult } from './report.js';
+import { MECHANISM_LABELS } from './report.js';
+
+/** What a check needs; all validated by the caller (see args.ts). */
+export interface CheckSettings {
+  readonly target: Target;
+  readonly servername: string | undefined;
+  readonly otherServername: string | undefined;
+  readonly count: number;
+  readonly timeoutMs: number;
+  readonly insecure: boolean;
+  readonly ca: Buffer | undefined;
+}
+
+/** Progress as the check works: which step, and the connection within it. */
+export interface Progress {
+  readonly step: string;
+  readonly connection: number;
+  readonly of: number;
+}
+
+/** A check either produces a report or stops at the first connection with a reason. */
+export type CheckOutcome = { ok: true; report: CheckReport } | { ok: false; failure: Failure };
+
+/** Cross-SNI pairs to try: enough to not be fooled by one unlucky connection. */
+const CROSS_SNI_PAIRS = 3;
+/** A probe stops after this many failed connections rather than hammering a sick server. */
+const MAX_FAILED_CONNECTIONS = 3;
+/** Full handshakes per probe (at most `count`), for the "full ms" median. */
+const FULL_HANDSHAKES = 3;
+/** Shortest wait for a TLS 1.3 ticket after the probe's first connection, in ms. */
+const MIN_TICKET_WAIT_MS = 250;
+
+interface ClientSettings {
+  minVersion: SecureVersion | undefined;
+  maxVersion: SecureVersion | undefined;
+  secureOptions: number | undefined;
+}
+
+// How each mechanism is isolated on the client side.
+const CLIENT_SETTINGS: Readonly<Record<MechanismId, ClientSettings>> = {
+  // No ticket extension at all: the server can only resume by session id.
+  'tls1.2-session-id': { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', secureOptions: cryptoConstants.SSL_OP_NO_TICKET },
+  'tls1.2-ticket': { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', secureOptions: undefined },
+  // TLS 1.3 has only one resumption mechanism on the wire: a PSK identity from a ticket.
+  'tls1.3-ticket': { minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3', secureOptions: undefined },
+};
+
+const ORDER: readonly MechanismId[] = ['tls1.2-session-id', 'tls1.2-ticket', 'tls1.3-ticket'];
+
+/**
+ * Runs every probe against `settings.target`, sequentially (one connection at a time,
+ * so a small server is not flooded and timings do not compete). Resolves the host once.
+ * Stops early, with a classified failure, only when a default client cannot complete a
+ * single handshake (DNS, refused, timeout, certificate, not TLS). Never rejects.
+ */
+export async function runCheck(settings: CheckSettings, onProgress: (p: Progress) => void = () => {}): Promise<CheckOutcome> {
+  const where = formatTarget(settings.target);
+  let address = settings.target.host;
+  if (isIP(address) === 0) {
+    onProgress({ step: `resolving ${settings.target.host}`, connection: 0, of: 0 });
+    try {
+      address = (await lookup(settings.target.host)).address;
+    } catch (err) {
+      return { ok: false, failure: classifyError(err, { where, servername: settings.servername }) };
+    }
+  }
+
+  const base: ConnectionSpec = {
+    address,
+    port: settings.target.port,
+    where,
+    servername: settings.servername,
+    checkName: true,
+    insecure: settings.insecure,
+    ca: settings.ca,
+    minVersion: undefined,
+    maxVersion: undefined,
+    secureOptions: undefined,
+    session: undefined,
+    timeoutMs: settings.timeoutMs,
+    ticketWaitMs: Math.min(settings.timeoutMs, 2000),
+  };
+
+  // One connection as any client would make it: if this fails there is nothing to probe.
+  onProgress({ step: 'connecting', connection: 1, of: 1 });
+  const first = await openConnection(base);
+  if (!first.ok) return { ok: false, failure: first.failure };
+  // Tickets arrive about one round trip after the handshake; the TCP connect time is a
+  // round trip. Wait generously, since the wait ends as soon as a ticket arrives.
+  const ticketWaitMs = Math.min(settings.timeoutMs, Math.max(1000, Math.ceil(first.connectMs * 4 + first.handshakeMs * 2)));
+  const spec: ConnectionSpec = { ...base, ticketWaitMs };
+
+  const probes: ProbeResult[] = [];
+  for (const mechanism of ORDER) {
+    probes.push(await probeMechanism(mechanism, spec, settings.count, onProgress));
+  }
+  const crossSni = await probeCrossSni(probes, spec, settings, onProgress);
+
+  return {
+    ok: true,
+    report: {
+      target: { host: settings.target.host, port: settings.target.port, address, servername: settings.servername ?? null },
+      negotiated: first.protocol,
+      probes,
+      crossSni,
+      settings: { count: settings.count, timeoutMs: settings.timeoutMs, insecure: settings.insecure },
+    },
+  };
+}
+
+async function probeMechanism(
+  mechanism: MechanismId,
+  base: ConnectionSpec,
+  count: number,
+  onProgress: (p: Progress) => void,
+): Promise<ProbeResult> {
+  const spec: ConnectionSpec = { ...base, ...CLIENT_SETTINGS[mechanism] };
+  const step = MECHANISM_LABELS[mechanism];
+  const fullMs: number[] = [];
+  const resumedMs: number[] = [];
+  const ticketLengths: number[] = [];
+  const errors: string[] = [];
+  const isTls13 = mechanism === 'tls1.3-ticket';
+  const result = (status: ProbeResult['status'], offered: boolean | null, attempts: number, resumed: number): ProbeResult => ({
+    mechanism,
+    status,
+    offered,
+    attempts,
+    resumed,
+    fullMs,
+    resumedMs,
+    ticketLengths,
+    tickets: isTls13 && status === 'ran' ? judgeTickets(ticketLengths) : null,
+    errors,
+  });
+
+  // A few full handshakes, so "full ms" is a median too, then `count` resumptions.
+  const fullCount = Math.min(FULL_HANDSHAKES, count);
+  const total = fullCount + count;
+  onProgress({ step, connection: 1, of: total });
+  const full = await openConnection(spec);
+  if (!full.ok) {
+    // A refused version is the verdict itself ("n/a"); anything else is worth showing.
+    if (full.failure.kind === 'protocol-version') return result('unsupported', null, 0, 0);
+    errors.push(full.failure.message);
+    return result('failed', null, 0, 0);
+  }
+  record(full);
+  const offered = mechanism === 'tls1.2-session-id' ? sessionIdIssued(full.sessions.at(-1)) : full.ticketLengths.length > 0;
+  if (offered === false) {
+    if (isTls13 && full.closedBeforeTicket) errors.push('the server closed the connection before sending a ticket');
+    return result('ran', false, 0, 0);
+  }
+
+  const unused = [...full.sessions];
+  for (let i = 1; i < fullCount && errors.length < MAX_FAILED_CONNECTIONS; i++) {
+    onProgress({ step, connection: i + 1, of: total });
+    const another = await openConnection(spec);
+    if (!another.ok) {
+      errors.push(another.failure.message);
+      continue;
+    }
+    record(another);
+    unused.push(...another.sessions);
+  }
+  // Offer each session once, newest first, as RFC 8446 C.4 asks of clients: TLS 1.3
+  // stateful tickets are single-use. Only when none is left is the last one offered again
+  // (a stateless server may send no new ticket after a resumption).
+  let last = unused.at(-1);
+  // Later tickets arrive about as fast as the first did; wait a few times that, since a
+  // missed ticket only means an older one is offered.
+  const wait = isTls13 && full.ticketDelayMs !== null ? Math.max(MIN_TICKET_WAIT_MS, Math.ceil(full.ticketDelayMs * 5)) : spec.ticketWaitMs;
+  const next: ConnectionSpec = { ...spec, ticketWaitMs: Math.min(spec.ticketWaitMs, wait) };
+  let attempts = 0;
+  let resumed = 0;
+  for (let i = 0; i < count && errors.length < MAX_FAILED_CONNECTIONS; i++) {
+    onProgress({ step, connection: fullCount + i + 1, of: total });
+    const session = unused.pop() ?? last;
+    last = session;
+    const connection = await openConnection({ ...next, session });
+    if (!connection.ok) {
+      errors.push(connection.failure.message);
+      continue;
+    }
+    attempts++;
+    if (connection.resumed) resumed++;
+    record(connection);
+    // A refused session is replaced by the new one, as a real client does.
+    unused.push(...connection.sessions);
+  }
+  return result('ran', offered, attempts, resumed);
+
+  function record(connection: Extract<ConnectionResult, { ok: true }>): void {
+    (connection.resumed ? resumedMs : fullMs).push(round(connection.handshakeMs));
+    ticketLengths.push(...connection.ticketLengths);
+  }
+}
+
+async function probeCrossSni(
+  probes: readonly ProbeResult[],
+  base: ConnectionSpec,
+  settings: CheckSettings,
+  onProgress: (p: Progress) => void,
+): Promise<CrossSniResult> {
+  const from = settings.servername ?? null;
+  const to = settings.otherServername ?? siblingName(settings.servername);
+  // Carry over sessions of the mechanism most clients use that this server resumes.
+  const preferred: readonly MechanismId[] = ['tls1.3-ticket', 'tls1.2-ticket', 'tls1.2-session-id'];
+  const mechanism = preferred.find((m) => probes.some((p) => p.mechanism === m && p.resumed > 0)) ?? null;
+  const errors: string[] = [];
+  if (mechanism === null) return { status: 'not-applicable', mechanism, from, to, attempts: 0, accepted: 0, errors };
+
+  const spec: ConnectionSpec = { ...base, ...CLIENT_SETTINGS[mechanism] };
+  const pairs = Math.min(settings.count, CROSS_SNI_PAIRS);
+  let attempts = 0;
+  let accepted = 0;
+  for (let i = 0; i < pairs; i++) {
+    onProgress({ step: 'cross-SNI', connection: i + 1, of: pairs });
+    const made = await openConnection(spec);
+    if (!made.ok) {
+      errors.push(made.failure.message);
+      continue;
+    }
+    if (made.sessions.length === 0) {
+      errors.push(`no session to carry over: the server sent none under ${from ?? 'no SNI'}`);
+      continue;
+    }
+    // The other name is made up, so the certificate cannot be checked against it; the
+    // chain is still verified (unless --insecure), and no data is exchanged.
+    const offered = await openConnection({ ...spec, servername: to, checkName: false, session: made.sessions.at(-1), ticketWaitMs: 0 });
+    if (!offered.ok) {
+      errors.push(`under ${to}: ${offered.failure.message}`);
+      continue;
+    }
+    attempts++;
+    if (offered.resumed) accepted++;
+  }
+  const status = accepted > 0 ? 'accepted' : attempts > 0 ? 'refused' : 'failed';
+  return { status, mechanism, from, to, attempts, accepted, errors };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

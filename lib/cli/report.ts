@@ -1,0 +1,154 @@
+/**
+ * The result of `tls-resumption check`, and the pure judgements made from it: verdicts,
+ * medians, the exit status. Renderers (table, JSON) read only this, so they are testable
+ * without a network.
+ */
+import type { TicketJudgement } from './ticket-kind.js';
+
+/** The resumption mechanisms `check` probes, in the order it shows them. */
+export type MechanismId = 'tls1.2-session-id' | 'tls1.2-ticket' | 'tls1.3-ticket';
+
+/** Names shown to people. */
+export const MECHANISM_LABELS: Readonly<Record<MechanismId, string>> = Object.freeze({
+  'tls1.2-session-id': 'TLS 1.2 session id',
+  'tls1.2-ticket': 'TLS 1.2 ticket',
+  'tls1.3-ticket': 'TLS 1.3 ticket',
+});
+
+/** What one mechanism's probe found. Times are client-side handshake durations in ms. */
+export interface ProbeResult {
+  readonly mechanism: MechanismId;
+  /**
+   * 'ran': the probe made its connections; 'unsupported': the server refused the
+   * protocol version the mechanism needs; 'failed': its first (full) connection failed.
+   */
+  readonly status: 'ran' | 'unsupported' | 'failed';
+  /**
+   * Whether the server handed out something to resume with: a session id in the
+   * ServerHello, or a ticket. null when it cannot be told or the probe did not run.
+   */
+  readonly offered: boolean | null;
+  /** Resumption attempts that completed a handshake. */
+  readonly attempts: number;
+  /** Of those, how many the server resumed. */
+  readonly resumed: number;
+  /** Handshake times of full handshakes (the first connection and refused resumptions). */
+  readonly fullMs: readonly number[];
+  /** Handshake times of resumed handshakes. */
+  readonly resumedMs: readonly number[];
+  /** Lengths in bytes of the tickets received, in order. */
+  readonly ticketLengths: readonly number[];
+  /** TLS 1.3 only: stateful or stateless, as far as a client can tell. */
+  readonly tickets: TicketJudgement | null;
+  /** One-line messages of connections that failed, at most a few. */
+  readonly errors: readonly string[];
+}
+
+/** Whether a session made under one SNI name is resumed under another. */
+export interface CrossSniResult {
+  /**
+   * 'accepted': at least one session resumed under the other name; 'refused': all were
+   * full handshakes; 'not-applicable': nothing resumes, so there is nothing to carry
+   * over; 'failed': no connection under the other name completed.
+   */
+  readonly status: 'accepted' | 'refused' | 'not-applicable' | 'failed';
+  /** The mechanism whose sessions were carried over. */
+  readonly mechanism: MechanismId | null;
+  /** The name the sessions were made under (null: no SNI, an IP target). */
+  readonly from: string | null;
+  /** The name they were offered under. */
+  readonly to: string;
+  readonly attempts: number;
+  readonly accepted: number;
+  readonly errors: readonly string[];
+}
+
+/** Everything one check found. */
+export interface CheckReport {
+  readonly target: {
+    readonly host: string;
+    readonly port: number;
+    /** The address connected to (DNS is resolved once). */
+    readonly address: string;
+    readonly servername: string | null;
+  };
+  /** The protocol a default client negotiated. */
+  readonly negotiated: string;
+  readonly probes: readonly ProbeResult[];
+  readonly crossSni: CrossSniResult;
+  readonly settings: { readonly count: number; readonly timeoutMs: number; readonly insecure: boolean };
+}
+
+/** Exit statuses of `tls-resumption check`. */
+export const EXIT = Object.freeze({
+  /** The server resumes by at least one mechanism. */
+  RESUMES: 0,
+  /** The server resumes nothing. */
+  RESUMES_NOTHING: 1,
+  /** Bad option or address. */
+  USAGE: 2,
+  /** DNS, refused, timeout, untrusted certificate, handshake failure: nothing could be probed. */
+  UNREACHABLE: 3,
+  /** The peer does not speak TLS. */
+  NOT_TLS: 4,
+});
+
+/** True when at least one mechanism resumed at least once. The cross-SNI probe does not count. */
+export function resumesAny(report: CheckReport): boolean {
+  return report.probes.some((p) => p.resumed > 0);
+}
+
+/** 0 when the server resumes by at least one mechanism, else 1. */
+export function exitStatus(report: CheckReport): number {
+  return resumesAny(report) ? EXIT.RESUMES : EXIT.RESUMES_NOTHING;
+}
+
+/** Median of samples, or null for none. */
+export function median(samples: readonly number[]): number | null {
+  if (samples.length === 0) return null;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** A verdict: short text for the table, and whether it is good news. */
+export interface Verdict {
+  readonly text: string;
+  readonly good: boolean;
+}
+
+/** The verdict for one probe. Pure. */
+export function probeVerdict(probe: ProbeResult): Verdict {
+  const version = probe.mechanism === 'tls1.3-ticket' ? 'TLS 1.3' : 'TLS 1.2';
+  if (probe.status === 'unsupported') return { text: `n/a: server does not speak ${version}`, good: false };
+  if (probe.status === 'failed') return { text: 'error: first connection failed', good: false };
+  if (probe.offered === false) {
+    return {
+      text: probe.mechanism === 'tls1.2-session-id' ? 'no: server sends no session id' : 'no: server sends no tickets',
+      good: false,
+    };
+  }
+  if (probe.attempts === 0) return { text: 'error: no resumption attempt completed', good: false };
+  const kind = probe.tickets && probe.tickets.kind !== 'unknown' ? ` (${probe.tickets.kind})` : '';
+  if (probe.resumed === probe.attempts) return { text: `yes${kind}`, good: true };
+  if (probe.resumed > 0) {
+    return { text: `partly${kind}: ${probe.resumed} of ${probe.attempts} (several servers not sharing a cache or keys?)`, good: true };
+  }
+  if (probe.mechanism === 'tls1.2-session-id') return { text: 'no: session ids issued but never resumed (no server cache)', good: false };
+  return { text: 'no: tickets issued but refused', good: false };
+}
+
+/** The verdict for the cross-SNI probe. Accepting is not an error; it is worth knowing. */
+export function crossSniVerdict(cross: CrossSniResult): Verdict {
+  const from = cross.from ?? '(no SNI)';
+  switch (cross.status) {
+    case 'accepted':
+      return { text: `accepted: a session from ${from} resumed under ${cross.to}`, good: true };
+    case 'refused':
+      return { text: `refused: a session from ${from} got a full handshake under ${cross.to}`, good: true };
+    case 'not-applicable':
+      return { text: 'n/a: nothing resumes', good: false };
+    case 'failed':
+      return { text: `error: no connection under ${cross.to} completed`, good: false };
+  }
+}

@@ -1,0 +1,87 @@
+import t from 'tap';
+import * as tls from 'node:tls';
+import { constants } from 'node:crypto';
+import { key, cert, listen, close } from './fixtures/tls.js';
+import { runCli, summary, caFile } from './fixtures/cli/run.js';
+
+// A server that, like an HTTPS server, keeps the connection until the client ends it.
+const serve = (options: tls.TlsOptions = {}) =>
+  tls.createServer({ key, cert, ...options }, (socket) => {
+    socket.resume();
+    socket.on('end', () => socket.end());
+  });
+
+t.test('a plain Node server resumes tickets but not session ids (Node turns the cache off)', async (t) => {
+  const server = serve();
+  const port = await listen(server);
+  const r = await runCli(['check', `127.0.0.1:${port}`, '--servername', 'a.example', '--other-servername', 'b.example', '--ca', caFile, '--count', '3', '--json']);
+  await close(server);
+  t.equal(r.code, 0);
+  t.same(summary(r.stdout), {
+    // Node sends a session id but keeps no cache, so offering it back gets a full handshake.
+    'tls1.2-session-id': { status: 'ran', offered: true, resumed: '0/3', kind: null },
+    'tls1.2-ticket': { status: 'ran', offered: true, resumed: '3/3', kind: null },
+    'tls1.3-ticket': { status: 'ran', offered: true, resumed: '3/3', kind: 'stateless' },
+    // Node's ticket keys are per server, not per name: a.example's session resumes under b.example.
+    crossSni: 'accepted',
+  });
+  const doc = JSON.parse(r.stdout);
+  t.same(doc.target, { host: '127.0.0.1', port, address: '127.0.0.1', servername: 'a.example' });
+  t.equal(doc.crossSni.from, 'a.example');
+  t.equal(doc.crossSni.to, 'b.example');
+  t.equal(doc.crossSni.mechanism, 'tls1.3-ticket');
+  t.equal(doc.probes[0].medianResumedMs, null, 'no resumed handshake, no resumed time');
+  t.equal(doc.probes[0].fullMs.length, 6, 'three full handshakes plus three refused resumptions');
+  t.equal(doc.probes[1].fullMs.length, 3, 'three full handshakes');
+  t.equal(doc.probes[2].resumedMs.length, 3);
+});
+
+t.test('a Node server without tickets resumes nothing: exit 1 and a table that says so', async (t) => {
+  const server = serve({ secureOptions: constants.SSL_OP_NO_TICKET });
+  const port = await listen(server);
+  const r = await runCli(['check', `localhost:${port}`, '--ca', caFile, '--count', '2']);
+  await close(server);
+  t.equal(r.code, 1);
+  t.equal(r.stderr, '');
+  t.match(r.stdout, /^TLS 1\.2 session id\s+yes\s+0\/2\s.*no: session ids issued but never resumed/m);
+  t.match(r.stdout, /^TLS 1\.2 ticket\s+no\s.*no: server sends no tickets/m);
+  // TLS 1.3 stateful tickets through Node's events need the ClientHello pre-parse (nodejs/node#60847).
+  t.match(r.stdout, /^TLS 1\.3 ticket\s+yes\s+0\/2\s.*no: tickets issued but refused/m);
+  t.match(r.stdout, /^other SNI name\s.*n\/a: nothing resumes/m);
+  t.match(r.stdout, /Resumes nothing/);
+});
+
+t.test('a server refusing TLS 1.2 gets n/a rows, not errors', async (t) => {
+  const server = serve({ minVersion: 'TLSv1.3' });
+  const port = await listen(server);
+  const r = await runCli(['check', `localhost:${port}`, '--ca', caFile, '--count', '1']);
+  await close(server);
+  t.equal(r.code, 0);
+  t.match(r.stdout, /^TLS 1\.2 session id\s+-\s+-\s+-\s+-\s+n\/a: server does not speak TLS 1\.2$/m);
+  t.match(r.stdout, /^TLS 1\.2 ticket\s+-\s+-\s+-\s+-\s+n\/a: server does not speak TLS 1\.2$/m);
+  t.notMatch(r.stdout, /protocol version/, 'the refused version is the verdict, not an error note');
+});
+
+t.test('progress goes to a terminal stderr only, and is erased before the report', async (t) => {
+  const server = serve();
+  const port = await listen(server);
+  const tty = await runCli(['check', `localhost:${port}`, '--ca', caFile, '--count', '1'], { tty: true });
+  await close(server);
+  t.equal(tty.code, 0);
+  t.match(tty.stderr, /^\rchecking: resolving localhost\x1b\[K\rchecking: connecting, connection 1 of 1\x1b\[K/);
+  t.match(tty.stderr, /\rchecking: TLS 1\.2 session id, connection 2 of 2\x1b\[K/);
+  t.match(tty.stderr, /\rchecking: cross-SNI, connection 1 of 1\x1b\[K/);
+  t.ok(tty.stderr.endsWith('\r\x1b[K'), 'the line is erased at the end');
+  t.notMatch(tty.stdout, /checking:/);
+});
+
+t.test('a server that ends the connection on secureConnection sends no TLS 1.3 ticket, and the report says why', async (t) => {
+  // Node writes close_notify before any NewSessionTicket here (checked with s_client -msg).
+  const server = tls.createServer({ key, cert }, (socket) => socket.end());
+  const port = await listen(server);
+  const r = await runCli(['check', `localhost:${port}`, '--ca', caFile, '--count', '2']);
+  await close(server);
+  t.equal(r.code, 0, 'TLS 1.2 tickets still resume');
+  t.match(r.stdout, /^TLS 1\.3 ticket\s+no\s+-\s+[\d.]+\s+-\s+no: server sends no tickets$/m);
+  t.match(r.stdout, /^TLS 1\.3 ticket: the server closed the connection before sending a ticket$/m);
+});
