@@ -21,6 +21,9 @@ export {
   type ClusterSessionServer,
 } from './stores/cluster-primary.js';
 export { SealedStore, type SealedStoreOptions } from './stores/sealed.js';
+export { attachTicketKeys, type TicketKeysHandle } from './tickets/attach.js';
+export type { TicketKeysOption, RotatingTicketKeysOptions } from './tickets/options.js';
+export type { TicketKeysStats } from './tickets/node-callback.js';
 export {
   SESS_CACHE_OFF,
   SESS_CACHE_CLIENT,
@@ -32,5 +35,9 @@ export {
   SESS_CACHE_NO_INTERNAL,
   MAX_SID_CTX_LENGTH,
 } from './constants.js';
+export { ClientSessionCache, type ClientSessionCacheStats } from './client/client-session-cache.js';
+export type { ClientSessionCacheOptions } from './client/options.js';
+export { ClientSessionAgent } from './client/agent.js';
+export type { UndiciConnector, UndiciConnectorOptions, UndiciConnectOptions, UndiciConnectCallback } from './client/undici-connector.js';
 export { registerMetrics, type MetricsOptions, type PromClientLike } from './metrics/prometheus.js';
 export { codes, isTlsResumptionError, type ErrorCode, type TlsResumptionError } from './errors.js';

@@ -1,6 +1,7 @@
 import { DEFAULT_CACHE_SIZE, DEFAULT_TIMEOUT_SECONDS, MAX_SESSION_ID_LENGTH, SESS_CACHE_SERVER } from '../constants.js';
 import { makeError } from '../errors.js';
 import type { SessionStore } from '../stores/store.js';
+import { validateTicketKeysOption, type TicketKeysOption } from '../tickets/options.js';
 import { parseMode, type ModeInput } from './mode.js';
 import type { GenerateSessionKey } from './session-key.js';
 import { normalizeSessionIdContext } from './session-id-context.js';
@@ -41,6 +42,12 @@ export interface SessionCacheOptions {
   /** Hold the handshake until a new session is written to the external store. Default false. */
   waitForStoreWrites?: boolean;
   /**
+   * Stateless ticket keys: `{ rotateEvery: '12h', keep: 2 }` shared through `store` (or a
+   * `secret`, or `local: true`), or a list of 48- or 80-byte keys, newest first. Needs
+   * tickets on (`tickets: 'node'`). See the README's "Ticket keys".
+   */
+  ticketKeys?: TicketKeysOption;
+  /**
    * Where the ClientHello pre-parse runs: the longest wait, in ms, for a complete
    * ClientHello before the socket is handed to Node unparsed (that connection then
    * resumes only by a TLS 1.2 session id, and Node's own `handshakeTimeout` takes
@@ -65,6 +72,7 @@ export interface ResolvedOptions {
   readonly store: SessionStore | undefined;
   readonly storeTimeoutMs: number;
   readonly waitForStoreWrites: boolean;
+  readonly ticketKeys: TicketKeysOption | undefined;
   readonly helloTimeoutMs: number;
   readonly now: () => number;
 }
@@ -92,6 +100,7 @@ const KNOWN = new Set<string>([
   'store',
   'storeTimeoutMs',
   'waitForStoreWrites',
+  'ticketKeys',
   'helloTimeoutMs',
   'now',
 ]);
@@ -155,6 +164,13 @@ export function validateOptions(options: unknown): ResolvedOptions {
   if (given('store') && !isStore(o.store)) invalid('store', 'a SessionStore (get, set, delete)', o.store);
   if (given('waitForStoreWrites') && typeof o.waitForStoreWrites !== 'boolean') invalid('waitForStoreWrites', 'a boolean', o.waitForStoreWrites);
   if (given('now') && typeof o.now !== 'function') invalid('now', 'a function returning ms since the epoch', o.now);
+  if (given('ticketKeys')) {
+    if (o.tickets === 'off') {
+      throw makeError('ERR_TLS_RESUMPTION_INVALID_OPTION', "options.ticketKeys needs tickets; with tickets: 'off' the server issues none");
+    }
+    // Validated here too, so a bad option throws before anything is attached.
+    validateTicketKeysOption(o.ticketKeys, isStore(o.store) ? { store: o.store } : {});
+  }
 
   return Object.freeze({
     mode: given('mode') ? parseMode(o.mode, 'options.mode') : DEFAULTS.mode,
@@ -171,6 +187,7 @@ export function validateOptions(options: unknown): ResolvedOptions {
     store: o.store as SessionStore | undefined,
     storeTimeoutMs: given('storeTimeoutMs') ? integer('storeTimeoutMs', o.storeTimeoutMs, 1, 60_000) : DEFAULTS.storeTimeoutMs,
     waitForStoreWrites: given('waitForStoreWrites') ? (o.waitForStoreWrites as boolean) : DEFAULTS.waitForStoreWrites,
+    ticketKeys: o.ticketKeys as TicketKeysOption | undefined,
     helloTimeoutMs: given('helloTimeoutMs') ? integer('helloTimeoutMs', o.helloTimeoutMs, 1, 120_000) : DEFAULTS.helloTimeoutMs,
     now: (o.now as (() => number) | undefined) ?? Date.now,
   });

@@ -288,6 +288,17 @@ export class SessionCachePolicy {
     answer(session.der);
   }
 
+  /**
+   * Refuses a resumption without looking it up: SNI binding is enforced and the name
+   * the client asked for is unknown (its ClientHello was not read). Counted with the
+   * name mismatches. Calls `cb(null)` once.
+   */
+  refuseUnknownServerName(wireId: Buffer, cb: LookupCallback): void {
+    if ((this.#mode & SESS_CACHE_SERVER) === 0) return cb(null);
+    log('SNI name of the hello offering %s unknown', shortId(wireId));
+    this.#miss(once(cb), wireId, 'server-name-mismatch');
+  }
+
   #miss(answer: LookupCallback, key: Buffer | string, reason: MissReason): void {
     const counter = MISS_COUNTER[reason];
     if (counter !== undefined) this.#stats[counter]++;

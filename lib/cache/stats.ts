@@ -27,7 +27,10 @@ export interface SessionCacheStats {
   internalHits: number;
   /** Proposed sessions made under another session id context. */
   sidCtxMismatch: number;
-  /** Proposed sessions made for another SNI name. */
+  /**
+   * Proposed sessions made for another SNI name; also, where SNI binding is enforced,
+   * sessions offered in a ClientHello the pre-parse could not read (name unknown).
+   */
   serverNameMismatch: number;
   /** Proposed sessions of another protocol version than the handshake's. */
   protocolMismatch: number;

@@ -15,6 +15,7 @@ import { makeError } from '../errors.js';
 import type { ClientHello } from '../protocol/client-hello.js';
 import { DEFAULT_MAX_CLIENT_HELLO_BYTES } from '../protocol/client-hello.js';
 import { GuardedStore } from '../stores/guarded.js';
+import { attachTicketKeys } from '../tickets/attach.js';
 import { currentServerName, currentTlsSocket } from './current-socket.js';
 import { installHelloTap } from './hello-tap.js';
 import { allContexts, watchSecureContexts, type ContextOrigin, type NativeSecureContext } from './secure-contexts.js';
@@ -132,6 +133,11 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     if (ticketsOff && serverAllowsTls13()) return true;
     return opts.serverNameBinding === 'auto' && (hasSniContexts || srv.requestCert === true || hasSniCallback());
   }
+  /** Whether every resumption must match its SNI name, not only those whose hello was read. */
+  function bindingEnforced(): boolean {
+    if (opts.serverNameBinding === 'always') return true;
+    return opts.serverNameBinding === 'auto' && (hasSniContexts || srv.requestCert === true || hasSniCallback());
+  }
   function hasSniCallback(): boolean {
     const sym = Object.getOwnPropertySymbols(srv).find((s) => s.description === 'snicallback');
     return sym !== undefined && typeof (srv as unknown as Record<symbol, unknown>)[sym] === 'function';
@@ -152,8 +158,13 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   }
   function factsOfCurrentConnection(): HelloFacts | undefined {
     if (removeTap === undefined) return undefined;
-    const socket = currentTlsSocket() as (tls.TLSSocket & { _parent?: object }) | undefined;
-    return socket && helloFacts.get(socket._parent ?? socket);
+    // The raw socket the tap read: `_parent` for a net.Socket; a JavaScript Duplex a
+    // caller emitted as 'connection' is wrapped in a JSStreamSocket, found as the
+    // TLSWrap's `_parentWrap.stream`. Internal fields, hence the optional chains.
+    const socket = currentTlsSocket() as
+      | (tls.TLSSocket & { _parent?: object; _handle?: { _parentWrap?: { stream?: object } } | null })
+      | undefined;
+    return socket && helloFacts.get(socket._parent ?? socket._handle?._parentWrap?.stream ?? socket);
   }
   function updateTap(): void {
     const needed = tapNeeded();
@@ -172,6 +183,12 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     let wireId = id;
     let request: LookupRequest = { serverName: null, protocolVersion: undefined };
     const facts = factsOfCurrentConnection();
+    if (facts === undefined && bindingEnforced()) {
+      // The pre-parse did not read this hello (stalled past helloTimeoutMs, too large,
+      // or older than the pre-parse), so its SNI name is unknown. Resuming unchecked
+      // would let a client skip the binding just by stalling: fail closed, counted.
+      return policy.refuseUnknownServerName(id, () => cb(null, null));
+    }
     if (facts !== undefined) {
       request = { serverName: opts.serverNameBinding === 'off' ? null : facts.serverName, protocolVersion: facts.protocolVersion };
       if (facts.protocolVersion === TLS1_3_VERSION) {
@@ -194,24 +211,32 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   server.on('tlsClientError', onClientError);
   const stopWatching = watchSecureContexts(server, applyToContext);
   updateTap();
+  const ticketKeys =
+    opts.ticketKeys === undefined
+      ? undefined
+      : attachTicketKeys(server, opts.ticketKeys, { ...(opts.store ? { store: opts.store } : {}), now: opts.now });
   Object.defineProperty(srv, kAttached, { value: true, configurable: true });
   log('attached: mode 0x%s, tickets %s, timeout %ds, cache size %d', policy.mode.toString(16), opts.tickets, opts.timeout, opts.cacheSize);
 
   return new SessionCache(policy, {
+    ticketKeys,
     applySessionIdContext(ctx) {
       for (const { context } of allContexts(server)) context.setSessionIdContext(ctx);
       sidCtx = ctx;
       srv.sessionIdContext = ctx;
     },
     detach() {
+      // The tap first: it holds the 'connection' listeners (onConnection among them)
+      // and puts them back, so onConnection can only be removed after that.
+      removeTap?.();
+      removeTap = undefined;
       server.removeListener('newSession', onNewSession);
       server.removeListener('resumeSession', onResumeSession);
       server.removeListener('connection', onConnection);
       server.removeListener('secureConnection', onSecure);
       server.removeListener('tlsClientError', onClientError);
       stopWatching();
-      removeTap?.();
-      removeTap = undefined;
+      ticketKeys?.stop();
       // Node exposes no way to clear an OpenSSL option, so SSL_OP_NO_TICKET stays on
       // contexts it was set on (see README); the session id context is restored.
       for (const { context } of allContexts(server)) context.setSessionIdContext(originalSidCtx);

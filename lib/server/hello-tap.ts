@@ -87,6 +87,9 @@ function readClientHello(
     if (finished) return;
     cleanup();
     socket.pause();
+    // After 'end' a stream refuses unshift (ERR_STREAM_UNSHIFT_AFTER_END_EVENT, which
+    // would replace Node's own error); the bytes are then an incomplete hello before
+    // EOF, which Node reports as ECONNRESET "socket hang up" with or without them.
     if (buffered !== undefined && buffered.length > 0 && !socket.readableEnded) socket.unshift(buffered);
     done(hello);
   };
@@ -127,13 +130,20 @@ function readClientHello(
  * idempotent function restoring them exactly.
  */
 export function installHelloTap(server: net.Server, options: HelloTapOptions): () => void {
-  const originals = server.listeners('connection') as ConnectionListener[];
+  // rawListeners: a once() listener stays a once() wrapper, which is dropped here after
+  // its one call (and not put back by the restore), as the emitter would have done.
+  const originals = server.rawListeners('connection') as ConnectionListener[];
   for (const listener of originals) server.removeListener('connection', listener);
 
   const tap = function helloTap(this: net.Server, socket: Duplex) {
     const tagged = socket as Duplex & { [kTapped]?: boolean };
     const forward = () => {
-      for (const listener of originals) listener.call(server, socket);
+      for (const listener of originals.slice()) {
+        if ((listener as ConnectionListener & { listener?: unknown }).listener !== undefined) {
+          originals.splice(originals.indexOf(listener), 1);
+        }
+        listener.call(server, socket);
+      }
     };
     if (tagged[kTapped] || socket.destroyed) {
       // Already read once (a listener re-emitted it), or nothing left to read.

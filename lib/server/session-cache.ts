@@ -3,9 +3,13 @@ import { parseMode, type ModeInput } from '../cache/mode.js';
 import { normalizeSessionIdContext } from '../cache/session-id-context.js';
 import type { SessionCacheStats } from '../cache/stats.js';
 import { makeError } from '../errors.js';
+import type { TicketKeysHandle } from '../tickets/attach.js';
+import type { TicketKeysStats } from '../tickets/node-callback.js';
+import type { SharedTicketKeysStats } from '../tickets/shared.js';
 
 /** What the server wiring does for the public object. */
 export interface SessionCacheHooks {
+  ticketKeys: TicketKeysHandle | undefined;
   applySessionIdContext(ctx: string): void;
   detach(): void;
 }
@@ -97,6 +101,23 @@ export class SessionCache {
   /** The counters: OpenSSL's SSL_CTX_sess_* and why resumptions failed. A fresh object. */
   stats(): SessionCacheStats {
     return this.#policy.stats();
+  }
+
+  /**
+   * The ticket key ring's counters (encryptions, decryptions by current and older keys,
+   * renewals, unknown keys, rotations), or undefined without `ticketKeys`.
+   */
+  ticketKeyStats(): (TicketKeysStats & { store?: SharedTicketKeysStats }) | undefined {
+    return this.#hooks.ticketKeys?.stats();
+  }
+
+  /**
+   * Resolves once the first ticket keys are in place (at once for static keys; after the
+   * first store sync for shared ones). Never rejects: with the store down the server
+   * runs and resumes nothing by ticket until a sync succeeds.
+   */
+  ticketKeysReady(): Promise<void> {
+    return this.#hooks.ticketKeys?.ready ?? Promise.resolve();
   }
 
   /**
