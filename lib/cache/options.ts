@@ -39,7 +39,10 @@ export interface SessionCacheOptions {
   store?: SessionStore;
   /** Deadline for one external store call, in ms. Default 50. */
   storeTimeoutMs?: number;
-  /** Hold the handshake until a new session is written to the external store. Default false. */
+  /**
+   * Hold a TLS 1.2 handshake until its new session is written to the external store
+   * (or the deadline passes). TLS 1.3 sessions are never held: see the README. Default false.
+   */
   waitForStoreWrites?: boolean;
   /**
    * Stateless ticket keys: `{ rotateEvery: '12h', keep: 2 }` shared through `store` (or a
