@@ -31,3 +31,15 @@ t.test('prometheus metrics report real resumptions from cache.stats()', async (t
 t.test('a missing prom-client is a clear error', async (t) => {
   t.throws(() => registerMetrics({} as never, {}), { code: 'ERR_TLS_RESUMPTION_NO_PROM_CLIENT' });
 });
+
+t.test('ticket ring counters are exported when the cache has ticketKeys', async (t) => {
+  const { randomBytes } = await import('node:crypto');
+  const server = tls.createServer({ key, cert }, (s) => s.end('ok'));
+  const cache = attachSessionCache(server, { ticketKeys: [randomBytes(48)], sessionIdContext: 'metrics' });
+  const port = await listen(server);
+  t.teardown(() => close(server));
+  await connect(port, { maxVersion: 'TLSv1.2' });
+  const registry = new promClient.Registry();
+  registerMetrics(promClient, { cache, registry });
+  t.match(await registry.metrics(), /tls_resumption_ticket_encrypted_total [1-9]/);
+});

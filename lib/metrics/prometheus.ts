@@ -48,8 +48,11 @@ export interface StatsSource {
 }
 
 export interface MetricsOptions {
-  /** The session cache (`attachSessionCache()`'s result). */
-  cache?: { stats(): SessionCacheStats };
+  /**
+   * The session cache (`attachSessionCache()`'s result). With `ticketKeys`, its ring's
+   * counters are exported too (as `tickets` below).
+   */
+  cache?: { stats(): SessionCacheStats; ticketKeyStats?(): object | undefined };
   /** The ticket key ring or any other source whose numeric stats become `<prefix>ticket_<name>_total`. */
   tickets?: StatsSource;
   /** The client session cache; its counters become `<prefix>client_<name>_total`. */
@@ -158,8 +161,11 @@ export function registerMetrics(client: PromClientLike, options: MetricsOptions)
     });
     gauge('store_circuit_open', '1 while the external store is skipped after failures.', () => (cache.stats().circuitOpen ? 1 : 0));
   }
+  const ring = cache?.ticketKeyStats;
+  const tickets: StatsSource | undefined =
+    options.tickets ?? (cache !== undefined && ring?.call(cache) !== undefined ? { stats: () => ring.call(cache) ?? {} } : undefined);
   for (const [area, source] of [
-    ['ticket', options.tickets],
+    ['ticket', tickets],
     ['client', options.client],
   ] as const) {
     if (source === undefined) continue;
