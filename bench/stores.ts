@@ -21,6 +21,7 @@
  * taken, so drift on a shared machine hits every variant alike. Nothing asserts.
  */
 import { writeFileSync } from 'node:fs';
+import { median, sTime } from './lib/measure.js';
 import cluster from 'node:cluster';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -105,30 +106,6 @@ async function startVariant(variant: Variant, redisUrl: string | undefined) {
   };
 }
 
-/** `openssl s_time -reuse` for `seconds`: connections per second and the share that resumed. */
-async function sTime(port: number, seconds: number): Promise<{ perSecond: number; resumedShare: number }> {
-  const child = spawn('openssl', ['s_time', '-connect', `127.0.0.1:${port}`, '-www', '/', '-time', String(seconds), '-reuse', '-tls1_2'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (d: string) => (out += d));
-  child.stderr.resume();
-  await once(child, 'exit');
-  // "2727 connections in 2 real seconds, ..." and one progress character per
-  // connection: 'r' resumed, '*' full.
-  const m = /(\d+) connections in (\d+) real seconds/.exec(out);
-  if (!m) throw new Error(`s_time printed no result:\n${out.slice(-500)}`);
-  const progress = out.split('\n').filter((l) => /^[r*]+$/.test(l)).join('');
-  const resumed = [...progress].filter((c) => c === 'r').length;
-  return { perSecond: Number(m[1]) / Number(m[2]), resumedShare: progress.length ? resumed / progress.length : 0 };
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
 /** µs per call of `fn`, sequential, after a warm-up. */
 async function perCall(fn: () => Promise<unknown> | unknown, n: number): Promise<number> {
   for (let i = 0; i < Math.min(200, n); i++) await fn();
@@ -170,7 +147,7 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const v of variants) {
       const server = await startVariant(v, redis?.url);
-      const r = await sTime(server.port, seconds);
+      const r = await sTime(server.port, ['-reuse', '-tls1_2'], seconds);
       await server.stop();
       (rates.get(v) ?? rates.set(v, []).get(v)!).push(r.perSecond);
       (shares.get(v) ?? shares.set(v, []).get(v)!).push(r.resumedShare);

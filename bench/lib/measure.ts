@@ -56,11 +56,13 @@ export interface STimeResult {
   connections: number;
   seconds: number;
   perSecond: number;
-  /** Connections that resumed (s_time prints 'r' for each, '*' for new ones). */
+  /** Connections that resumed (s_time prints one progress character each: 'r' reused, '*' new). */
   reused: number;
+  /** reused / connections seen in the progress lines. */
+  resumedShare: number;
 }
 
-/** `openssl s_time -reuse` (or -new) against the port for `seconds`. */
+/** `openssl s_time` (`-reuse` or `-new` among `args`) against the port for `seconds`. */
 export async function sTime(port: number, args: string[], seconds: number): Promise<STimeResult> {
   const child = spawn('openssl', ['s_time', '-connect', `127.0.0.1:${port}`, '-www', '/', '-time', String(seconds), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -70,18 +72,14 @@ export async function sTime(port: number, args: string[], seconds: number): Prom
   child.stdout.on('data', (d: string) => (out += d));
   child.stderr.resume();
   await once(child, 'exit');
-  // "1234 connections in 3.00s; 411.33 connections/user sec, bytes read 0"
   // "1234 connections in 4 real seconds, 0 bytes read per connection"
-  const real = /(\d+) connections in (\d+) real seconds/.exec(out);
-  const user = /(\d+) connections in ([\d.]+)s;/.exec(out);
-  const m = real ?? user;
+  const m = /(\d+) connections in (\d+) real seconds/.exec(out);
   if (!m) throw new Error(`s_time printed no result:\n${out.slice(-500)}`);
   const connections = Number(m[1]);
   const secs = Number(m[2]);
-  // Progress characters come before the summary: 'r' for a reused session, '*' for a new one.
-  const progress = out.split(/\d+ connections in/)[0] ?? '';
-  const reused = (progress.replace(/[^r*]/g, '').match(/r/g) ?? []).length;
-  return { connections, seconds: secs, perSecond: connections / secs, reused };
+  const progress = out.split('\n').filter((l) => /^[r*]+$/.test(l)).join('');
+  const reused = [...progress].filter((c) => c === 'r').length;
+  return { connections, seconds: secs, perSecond: connections / secs, reused, resumedShare: progress.length ? reused / progress.length : 0 };
 }
 
 export const median = (xs: number[]): number => {
