@@ -24,6 +24,7 @@ export const CASES: Case[] = [
   { name: 'TLS 1.2 library, pre-parse', server: 'library', client: ['-reuse', '-tls1_2'] },
   { name: 'TLS 1.3 library stateful', server: 'library', client: ['-reuse', '-tls1_3'] },
   { name: 'TLS 1.3 stateless tickets', server: 'library-stateless', client: ['-reuse', '-tls1_3'] },
+  { name: 'TLS 1.3 stateless tickets, pre-parse', server: 'library-stateless-preparse', client: ['-reuse', '-tls1_3'] },
   { name: 'TLS 1.2 full handshakes', server: 'map', client: ['-new', '-tls1_2'] },
 ];
 
@@ -52,7 +53,8 @@ export async function runServerCacheBench(rounds = Number(process.env.BENCH_ROUN
     'library (pre-parse) / bare Map, TLS 1.2 ids': rate(CASES[3]!.name) / rate(CASES[1]!.name),
     'library / no cache, TLS 1.2': rate(CASES[3]!.name) / rate(CASES[0]!.name),
     'TLS 1.3 stateful / TLS 1.3 stateless': rate(CASES[4]!.name) / rate(CASES[5]!.name),
-    'resumed / full, TLS 1.2 (Map)': rate(CASES[1]!.name) / rate(CASES[6]!.name),
+    'TLS 1.3 stateless with pre-parse / without (pre-parse cost)': rate(CASES[6]!.name) / rate(CASES[5]!.name),
+    'resumed / full, TLS 1.2 (Map)': rate(CASES[1]!.name) / rate(CASES[7]!.name),
   };
   return { table, ratios, rounds, seconds };
 }

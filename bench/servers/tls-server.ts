@@ -51,6 +51,9 @@ switch (variant) {
   case 'library-stateless': // Node's stateless tickets, the library attached
     cache = attachSessionCache(server, { sessionIdContext: 'bench' });
     break;
+  case 'library-stateless-preparse': // the same, with the ClientHello pre-parse forced on
+    cache = attachSessionCache(server, { sessionIdContext: 'bench', serverNameBinding: 'always' });
+    break;
   default:
     throw new Error(`unknown variant ${variant}`);
 }
