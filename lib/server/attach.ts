@@ -129,9 +129,7 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   let removeTap: (() => void) | undefined;
   const serverAllowsTls13 = () => (srv.maxVersion ?? tls.DEFAULT_MAX_VERSION) === 'TLSv1.3';
   function tapNeeded(): boolean {
-    if (opts.serverNameBinding === 'always') return true;
-    if (ticketsOff && serverAllowsTls13()) return true;
-    return opts.serverNameBinding === 'auto' && (hasSniContexts || srv.requestCert === true || hasSniCallback());
+    return bindingEnforced() || (ticketsOff && serverAllowsTls13());
   }
   /** Whether every resumption must match its SNI name, not only those whose hello was read. */
   function bindingEnforced(): boolean {

@@ -100,8 +100,9 @@ function readClientHello(
     if (result.status === 'complete') {
       buffered = coalesceHelloRecords(buffered, result.bytesConsumed);
       handOn(result.hello);
+    } else if (result.status === 'error') {
+      handOn(undefined);
     }
-    else if (result.status === 'error') handOn(undefined);
   }
   // Half-closed before a full hello: let Node's TLS layer report it as usual.
   function onEnd() {
