@@ -38,13 +38,7 @@ const registry = {
   ERR_TLS_RESUMPTION_TICKET_ROTATION: Error,
   ERR_TLS_RESUMPTION_TICKET_STORE: TypeError,
   // client cache
-  ERR_TLS_RESUMPTION_CLIENT_MODE: Error,
-  // check command
-  ERR_TLS_RESUMPTION_BAD_ADDRESS: TypeError,
-  ERR_TLS_RESUMPTION_UNREACHABLE: Error,
-  ERR_TLS_RESUMPTION_NOT_TLS: Error,
   ERR_TLS_RESUMPTION_TIMEOUT: Error,
-  ERR_TLS_RESUMPTION_CERTIFICATE: Error,
   // metrics
   ERR_TLS_RESUMPTION_NO_PROM_CLIENT: Error,
 } as const satisfies Record<string, Base>;
