@@ -19,3 +19,17 @@ t.test('the built package loads with require and import and ships types', async 
     'function 2 function',
   );
 });
+
+t.test('the bin runs from the built package', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const bin = join(root, 'bin', 'tls-resumption.js');
+  if (!existsSync(join(root, 'dist/cjs/cli/main.js'))) run(['scripts/build.mjs']);
+  const usage = spawnSync(process.execPath, [bin, 'check'], { encoding: 'utf8' });
+  t.equal(usage.status, 2, 'no address is a usage error');
+  t.match(usage.stderr, /tls-resumption/);
+  t.notMatch(usage.stderr, /\n\s+at /, 'no stack trace');
+  // Port 1 on loopback: nothing listens there.
+  const refused = spawnSync(process.execPath, [bin, 'check', '127.0.0.1:1', '--timeout', '2000'], { encoding: 'utf8' });
+  t.equal(refused.status, 3, 'unreachable');
+  t.equal(refused.stderr.trim().split('\n').length, 1, 'one line');
+});
