@@ -29,7 +29,7 @@ t.test('the bin runs from the built package', async (t) => {
   t.match(usage.stderr, /tls-resumption/);
   t.notMatch(usage.stderr, /\n\s+at /, 'no stack trace');
   // Port 1 on loopback: nothing listens there.
-  const refused = spawnSync(process.execPath, [bin, 'check', '127.0.0.1:1', '--timeout', '2000'], { encoding: 'utf8' });
+  const refused = spawnSync(process.execPath, [bin, 'check', '127.0.0.1:1', '--timeout', '2'], { encoding: 'utf8' });
   t.equal(refused.status, 3, 'unreachable');
   t.equal(refused.stderr.trim().split('\n').length, 1, 'one line');
 });
