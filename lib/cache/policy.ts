@@ -57,7 +57,8 @@ export interface LookupRequest {
   protocolVersion: number | undefined;
 }
 
-export type LookupCallback = (der: Buffer | null) => void;
+/** `der` to resume, or null and why not. */
+export type LookupCallback = (der: Buffer | null, reason?: MissReason) => void;
 
 /** Calls `fn` at most once, whatever happens after. */
 function once<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
@@ -306,7 +307,7 @@ export class SessionCachePolicy {
     const counter = MISS_COUNTER[reason];
     if (counter !== undefined) this.#stats[counter]++;
     if (log.enabled) log('miss %s: %s', shortId(key), reason);
-    answer(null);
+    answer(null, reason);
   }
 
   /** Parses and bounds a DER; undefined when it is not a usable session. */
@@ -334,6 +335,18 @@ export class SessionCachePolicy {
   }
 
   // ---- connection accounting ---------------------------------------------
+
+  /**
+   * Takes back an 'absent' miss the wiring cannot attribute yet: without the ClientHello,
+   * a TLS 1.3 client's random compatibility id looks like a TLS 1.2 session id.
+   */
+  retractMiss(): void {
+    this.#stats.misses--;
+  }
+  /** Counts an 'absent' miss once the handshake showed it was a real proposal (TLS 1.2). */
+  countMiss(): void {
+    this.#stats.misses++;
+  }
 
   countAccept(): void {
     this.#stats.accept++;

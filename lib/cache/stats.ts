@@ -16,7 +16,11 @@ export interface SessionCacheStats {
   hits: number;
   /** Sessions served from the external store (SSL_CTX_sess_cb_hits). */
   cbHits: number;
-  /** Proposed sessions found nowhere, store failures included (SSL_CTX_sess_misses). */
+  /**
+   * Proposed sessions found nowhere, store failures included (SSL_CTX_sess_misses). Where
+   * the ClientHello is not parsed on a server that allows TLS 1.3, an unknown id counts
+   * once its handshake completes as TLS 1.2 (a TLS 1.3 client's legacy id is random).
+   */
   misses: number;
   /** Proposed sessions found but expired (SSL_CTX_sess_timeouts). */
   timeouts: number;

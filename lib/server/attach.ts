@@ -23,6 +23,7 @@ import { SessionCache } from './session-cache.js';
 
 const log = logger('server');
 const kAttached = Symbol.for('tls-resumption.attached');
+const kUnverifiedMiss = Symbol('tls-resumption.unverified-miss');
 const SSL_OP_NO_TICKET = cryptoConstants.SSL_OP_NO_TICKET;
 const TLS1_2_VERSION = 0x0303;
 const TLS1_3_VERSION = 0x0304;
@@ -196,10 +197,23 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
       }
     }
     if (log.enabled) log('resumeSession %s%s', shortId(wireId), facts ? '' : ' (hello not parsed)');
-    policy.lookup(wireId, request, (der) => cb(null, der));
+    // Without the ClientHello on a server that speaks TLS 1.3, an unknown id may be a
+    // TLS 1.3 client's random compatibility id rather than a session proposal: its miss
+    // is counted only once the handshake completes as TLS 1.2 (see onSecure).
+    const unverified = facts === undefined && serverAllowsTls13() ? currentTlsSocket() : undefined;
+    policy.lookup(wireId, request, (der, reason) => {
+      if (der === null && reason === 'absent' && unverified !== undefined) {
+        policy.retractMiss();
+        (unverified as tls.TLSSocket & { [kUnverifiedMiss]?: true })[kUnverifiedMiss] = true;
+      }
+      cb(null, der);
+    });
   };
   const onConnection = () => policy.countAccept();
-  const onSecure = (socket: tls.TLSSocket) => policy.countSecure(socket.isSessionReused());
+  const onSecure = (socket: tls.TLSSocket & { [kUnverifiedMiss]?: true }) => {
+    if (socket[kUnverifiedMiss] && socket.getProtocol() !== 'TLSv1.3') policy.countMiss();
+    policy.countSecure(socket.isSessionReused());
+  };
   const onClientError = () => policy.countAcceptFailed();
 
   server.on('newSession', onNewSession);
