@@ -39,6 +39,10 @@ export interface SessionCacheOptions {
   store?: SessionStore;
   /** Deadline for one external store call, in ms. Default 50. */
   storeTimeoutMs?: number;
+  /** Consecutive store timeouts or errors after which the store is skipped. Default 5. */
+  storeFailureThreshold?: number;
+  /** How long a failing store is skipped before one probe call, in ms. Default 5000. */
+  storeCooldownMs?: number;
   /**
    * Hold a TLS 1.2 handshake until its new session is written to the external store
    * (or the deadline passes). TLS 1.3 sessions are never held: see the README. Default false.
@@ -74,6 +78,8 @@ export interface ResolvedOptions {
   readonly generateSessionKey: GenerateSessionKey | undefined;
   readonly store: SessionStore | undefined;
   readonly storeTimeoutMs: number;
+  readonly storeFailureThreshold: number;
+  readonly storeCooldownMs: number;
   readonly waitForStoreWrites: boolean;
   readonly ticketKeys: TicketKeysOption | undefined;
   readonly helloTimeoutMs: number;
@@ -87,6 +93,8 @@ const DEFAULTS = Object.freeze({
   tickets: 'node' as const,
   serverNameBinding: 'auto' as const,
   storeTimeoutMs: 50,
+  storeFailureThreshold: 5,
+  storeCooldownMs: 5000,
   waitForStoreWrites: false,
   helloTimeoutMs: 10_000,
 });
@@ -102,6 +110,8 @@ const KNOWN = new Set<string>([
   'generateSessionKey',
   'store',
   'storeTimeoutMs',
+  'storeFailureThreshold',
+  'storeCooldownMs',
   'waitForStoreWrites',
   'ticketKeys',
   'helloTimeoutMs',
@@ -189,6 +199,10 @@ export function validateOptions(options: unknown): ResolvedOptions {
     generateSessionKey: o.generateSessionKey as GenerateSessionKey | undefined,
     store: o.store as SessionStore | undefined,
     storeTimeoutMs: given('storeTimeoutMs') ? integer('storeTimeoutMs', o.storeTimeoutMs, 1, 60_000) : DEFAULTS.storeTimeoutMs,
+    storeFailureThreshold: given('storeFailureThreshold')
+      ? integer('storeFailureThreshold', o.storeFailureThreshold, 1, 1_000_000)
+      : DEFAULTS.storeFailureThreshold,
+    storeCooldownMs: given('storeCooldownMs') ? integer('storeCooldownMs', o.storeCooldownMs, 1, 3_600_000) : DEFAULTS.storeCooldownMs,
     waitForStoreWrites: given('waitForStoreWrites') ? (o.waitForStoreWrites as boolean) : DEFAULTS.waitForStoreWrites,
     ticketKeys: o.ticketKeys as TicketKeysOption | undefined,
     helloTimeoutMs: given('helloTimeoutMs') ? integer('helloTimeoutMs', o.helloTimeoutMs, 1, 120_000) : DEFAULTS.helloTimeoutMs,

@@ -103,7 +103,14 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     timeout: opts.timeout,
     cacheSize: opts.cacheSize,
     naming: { prefix: opts.sessionKeyPrefix, generate: opts.generateSessionKey },
-    external: opts.store && new GuardedStore(opts.store, { timeoutMs: opts.storeTimeoutMs, now: opts.now }),
+    external:
+      opts.store &&
+      new GuardedStore(opts.store, {
+        timeoutMs: opts.storeTimeoutMs,
+        failureThreshold: opts.storeFailureThreshold,
+        cooldownMs: opts.storeCooldownMs,
+        now: opts.now,
+      }),
     waitForStoreWrites: opts.waitForStoreWrites,
     statefulTls13: statefulTls13(),
     now: opts.now,
