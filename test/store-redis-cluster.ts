@@ -9,15 +9,9 @@ import { createCluster } from 'redis';
 import { Cluster } from 'ioredis';
 import { RedisStore } from '../lib/stores/redis.js';
 import { GuardedStore } from '../lib/stores/guarded.js';
-import { redisMissing, startRedisCluster, type RedisClusterServers } from './fixtures/redis.js';
+import { startRedisCluster, type RedisClusterServers, runIfRedis } from './fixtures/redis.js';
 
-const missing = redisMissing();
-if (missing) {
-  console.error(missing);
-  t.skip(missing, () => {});
-} else {
-  main();
-}
+runIfRedis(t, main);
 
 function main() {
   t.test('RedisStore works on Redis Cluster through both client libraries', async (t) => {

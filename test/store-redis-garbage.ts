@@ -9,15 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { RedisStore } from '../lib/stores/redis.js';
 import { GuardedStore } from '../lib/stores/guarded.js';
-import { redisMissing, startRedis, type RedisServer } from './fixtures/redis.js';
+import { startRedis, type RedisServer, runIfRedis } from './fixtures/redis.js';
 
-const missing = redisMissing();
-if (missing) {
-  console.error(missing);
-  t.skip(missing, () => {});
-} else {
-  main();
-}
+runIfRedis(t, main);
 
 function main() {
   let redis: RedisServer;

@@ -8,17 +8,11 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { RedisStore } from '../lib/stores/redis.js';
-import { redisMissing, startRedis, type RedisServer } from './fixtures/redis.js';
+import { startRedis, type RedisServer, runIfRedis } from './fixtures/redis.js';
 import { startCacheServer, type CacheServer } from './fixtures/server.js';
 import { PROTOCOLS, crossResumptions } from './fixtures/store-fleet.js';
 
-const missing = redisMissing();
-if (missing) {
-  console.error(missing);
-  t.skip(missing, () => {});
-} else {
-  main();
-}
+runIfRedis(t, main);
 
 function main() {
   for (const [protocol, options] of Object.entries(PROTOCOLS)) {

@@ -10,15 +10,9 @@ import { createClient } from 'redis';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../lib/stores/redis.js';
 import { GuardedStore, type GetOutcome } from '../lib/stores/guarded.js';
-import { redisMissing, startRedis, type RedisServer } from './fixtures/redis.js';
+import { startRedis, type RedisServer, runIfRedis } from './fixtures/redis.js';
 
-const missing = redisMissing();
-if (missing) {
-  console.error(missing);
-  t.skip(missing, () => {});
-} else {
-  main();
-}
+runIfRedis(t, main);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

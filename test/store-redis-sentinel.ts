@@ -8,15 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { createSentinel } from 'redis';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../lib/stores/redis.js';
-import { redisMissing, startRedisSentinel } from './fixtures/redis.js';
+import { startRedisSentinel, runIfRedis } from './fixtures/redis.js';
 
-const missing = redisMissing();
-if (missing) {
-  console.error(missing);
-  t.skip(missing, () => {});
-} else {
-  main();
-}
+runIfRedis(t, main);
 
 function main() {
   t.test('RedisStore works through Sentinel with both client libraries', async (t) => {

@@ -6,17 +6,11 @@
  */
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { redisMissing, startRedis, type RedisServer } from './fixtures/redis.js';
+import { startRedis, type RedisServer, runIfRedis } from './fixtures/redis.js';
 import { PROTOCOLS, crossResumptions, startServerProcess, type ServerProcess } from './fixtures/store-fleet.js';
 
 const ATTEMPTS = 100;
-const missing = redisMissing();
-if (missing) {
-  console.error(missing);
-  t.skip(missing, () => {});
-} else {
-  main();
-}
+runIfRedis(t, main);
 
 function main() {
   let redis: RedisServer;

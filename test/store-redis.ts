@@ -4,15 +4,9 @@ import { createClient } from 'redis';
 import { Redis } from 'ioredis';
 import { RedisStore, INSECURE_PLAINTEXT_WARNING } from '../lib/stores/redis.js';
 import { GuardedStore } from '../lib/stores/guarded.js';
-import { redisMissing, startRedis, type RedisServer } from './fixtures/redis.js';
+import { startRedis, type RedisServer, runIfRedis } from './fixtures/redis.js';
 
-const missing = redisMissing();
-if (missing) {
-  console.error(missing);
-  t.skip(missing, () => {});
-} else {
-  main();
-}
+runIfRedis(t, main);
 
 function main() {
   let redis: RedisServer;

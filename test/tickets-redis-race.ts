@@ -3,17 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { redisMissing, startRedis, type RedisServer } from './fixtures/redis.js';
+import { startRedis, type RedisServer, runIfRedis } from './fixtures/redis.js';
 import { handshake } from './fixtures/tickets/tls.js';
 
 const HOUR = 3_600_000;
-const missing = redisMissing();
-if (missing) {
-  console.error(missing);
-  t.skip(missing, () => {});
-} else {
-  main();
-}
+runIfRedis(t, main);
 
 interface Worker {
   child: ChildProcess;

@@ -5,18 +5,12 @@ import { RedisStore } from '../lib/stores/redis.js';
 import { TicketKeyRing, keyNamePrefix } from '../lib/tickets/ring.js';
 import { SharedTicketKeys } from '../lib/tickets/shared.js';
 import { attachTicketKeys } from '../lib/tickets/attach.js';
-import { redisMissing, startRedis, type RedisServer } from './fixtures/redis.js';
+import { startRedis, type RedisServer, runIfRedis } from './fixtures/redis.js';
 import { listen, close } from './fixtures/tls.js';
 import { handshake, manualClock, ticketServer } from './fixtures/tickets/tls.js';
 
 const HOUR = 3_600_000;
-const missing = redisMissing();
-if (missing) {
-  console.error(missing);
-  t.skip(missing, () => {});
-} else {
-  main();
-}
+runIfRedis(t, main);
 
 function main() {
   let redis: RedisServer;
