@@ -5,7 +5,7 @@
  * `server.setSecureContext()`; a shared store needs an explicit context.
  */
 import t, { type Test } from 'tap';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as tls from 'node:tls';
 import { attachSessionCache, type SessionCache, type SessionCacheOptions } from '../lib/index.js';
 import { parseSessionDer } from '../lib/protocol/session-der.js';
@@ -29,6 +29,21 @@ const PROTOCOLS = [
 function sidCtxOf(der: Buffer): Buffer | undefined {
   const parsed = parseSessionDer(der);
   return parsed.ok ? parsed.session.sidCtx : undefined;
+}
+
+/**
+ * The forms a session made under context `ctx` for SNI name `name` may carry, computed
+ * here independently of the library: the context itself (Node 20, 26.12), or
+ * sha256(ctx + "\0" + name) where Node binds sessions to the SNI name (22.23, 24.22).
+ */
+function sidCtxFormsOf(ctx: string, name: string | undefined): Buffer[] {
+  return [Buffer.from(ctx), createHash('sha256').update(`${ctx}\0${name ?? ''}`).digest()];
+}
+
+/** Whether `der` carries context `ctx` as this Node stores it for SNI name `name`. */
+function madeUnder(der: Buffer, ctx: string, name: string | undefined = 'localhost'): boolean {
+  const got = sidCtxOf(der);
+  return got !== undefined && sidCtxFormsOf(ctx, name).some((form) => form.equals(got));
 }
 
 interface Served {
@@ -98,7 +113,8 @@ t.test("a session imported with add() from a server with another context is refu
   const a = await served(t, { sessionIdContext: 'app-a' });
   const session = await newSession(a.port, TLS12_IDS);
   const { id, der } = a.made.at(-1)!;
-  t.same(sidCtxOf(der), Buffer.from('app-a'), 'the DER carries app-a');
+  t.ok(madeUnder(der, 'app-a'), 'the DER carries app-a');
+  t.notOk(madeUnder(der, 'app-b'), 'and not app-b');
 
   const b = await served(t, { sessionIdContext: 'app-b' });
   t.equal(b.cache.add(id, der), true, 'added to app-b');
@@ -129,6 +145,19 @@ t.test('openssl s_client -sess_out/-sess_in: a session is refused after the cont
     t.equal((await sClientOnce(port, [...common, '-sess_in', file])).reused, false, `${variantName}: new under another context`);
     t.equal(cache.stats().sidCtxMismatch, 1, `${variantName}: counted`);
   }
+});
+
+t.test('capabilities() reports how this Node stores the context, as the sessions show it', async (t) => {
+  const { cache, port, made } = await served(t, { sessionIdContext: 'report' });
+  t.match(cache.capabilities().sessionIdContext, { status: 'working', detail: /no session made yet/ }, 'before any session');
+  await newSession(port, TLS12_IDS, 'a.example');
+  const der = made.at(-1)!.der;
+  const literal = sidCtxOf(der)?.equals(Buffer.from('report')) === true;
+  const bound = sidCtxOf(der)?.equals(sidCtxFormsOf('report', 'a.example')[1]!) === true;
+  t.ok(literal !== bound, 'the session carries exactly one of the two forms');
+  const report = cache.capabilities().sessionIdContext;
+  t.equal(report.status, 'working');
+  t.match(report.detail, literal ? /as is/ : /binds sessions to the SNI name/, literal ? 'reported as the context as is' : 'reported as bound to the SNI name');
 });
 
 t.test('contexts over 32 bytes are rejected with ERR_TLS_RESUMPTION_SID_CTX_TOO_LONG and nothing changes', async (t) => {
@@ -176,7 +205,7 @@ t.test('the context survives server.setSecureContext() (certificate renewal)', a
 
     const madeBefore = made.length;
     const after = await newSession(port, clientOptions);
-    t.same(sidCtxOf(made[madeBefore]!.der), Buffer.from('renewal'), `${protocolName}: sessions made after the renewal carry the context`);
+    t.ok(madeUnder(made[madeBefore]!.der, 'renewal'), `${protocolName}: sessions made after the renewal carry the context`);
     t.equal((await talk(port, { ...clientOptions, session: after })).resumed, true, `${protocolName}: and resume`);
     t.equal(cache.stats().internalHits, 2, `${protocolName}: both served by the cache (tickets stay stateful)`);
     t.equal(cache.getSessionIdContext(), 'renewal');
@@ -204,7 +233,8 @@ t.test('setSessionIdContext reaches SNI contexts too', async (t) => {
   server.on('newSession', (_id: Buffer, der: Buffer) => made.push(der));
   for (const name of ['a.example', 'b.example']) {
     const session = await newSession(port, TLS12_IDS, name);
-    t.same(sidCtxOf(made.at(-1)!), Buffer.from('two'), `${name}: new sessions carry the new context`);
+    t.ok(madeUnder(made.at(-1)!, 'two', name), `${name}: new sessions carry the new context`);
+    t.notOk(madeUnder(made.at(-1)!, 'one', name), `${name}: not the old one`);
     t.equal((await talk(port, { ...TLS12_IDS, servername: name, session })).resumed, true, `${name}: and resume`);
   }
 });

@@ -11,6 +11,7 @@ import {
   TLS12_IDS,
   TLS13,
   sClientOnce,
+  nodeBindsSessionsToNames,
   startHelloProxy,
   talk,
   tempDir,
@@ -66,7 +67,13 @@ t.test('addContext a.example and b.example: a session from a.example is refused 
       const same = await talk(port, { ...clientOptions, servername: 'a.example', session });
       t.equal(same.resumed, true, `${name}: a.example resumes`);
       const upper = await talk(port, { ...clientOptions, servername: 'A.EXAMPLE', session });
-      t.equal(upper.resumed, true, `${name}: A.EXAMPLE resumes (DNS names compare case-insensitively)`);
+      if (await nodeBindsSessionsToNames()) {
+        // The cache compares names case-insensitively and serves the session, but this
+        // Node binds the session's sid_ctx to the name byte for byte, so OpenSSL refuses it.
+        t.equal(upper.resumed, false, `${name}: A.EXAMPLE gets a full handshake (Node binds the exact name)`);
+      } else {
+        t.equal(upper.resumed, true, `${name}: A.EXAMPLE resumes (DNS names compare case-insensitively)`);
+      }
       t.equal(cache.stats().serverNameMismatch, 1, `${name}: no further mismatch`);
       t.equal(cache.stats().internalHits, 2, `${name}: both served from the cache`);
     }
@@ -95,7 +102,10 @@ t.test("serverNameBinding: 'off' lets a session from a.example resume for b.exam
     const { cache, port } = await virtualHosts(t, { tickets: 'off', serverNameBinding: 'off' });
     const session = await sessionFor(port, clientOptions, 'a.example');
     const cross = await talk(port, { ...clientOptions, servername: 'b.example', session });
-    t.equal(cross.resumed, true, `${protocolName}: resumed across names`);
+    // 'off' turns the cache's check off; a Node that binds sessions to names itself
+    // still refuses in OpenSSL, which the option cannot change.
+    const nodeBinds = await nodeBindsSessionsToNames();
+    t.equal(cross.resumed, !nodeBinds, `${protocolName}: ${nodeBinds ? 'refused by Node itself' : 'resumed across names'}`);
     t.equal(cache.stats().serverNameMismatch, 0, `${protocolName}: nothing counted`);
   }
 });
@@ -126,7 +136,8 @@ t.test("'auto' on a single-context server without the pre-parse does not check n
   const port = await listen(server);
   const session = await sessionFor(port, TLS12_IDS, 'localhost');
   const cross = await talk(port, { ...TLS12_IDS, servername: 'a.example', session });
-  t.equal(cross.resumed, true, 'resumed: use serverNameBinding: always to bind here too');
+  const nodeBinds = await nodeBindsSessionsToNames();
+  t.equal(cross.resumed, !nodeBinds, nodeBinds ? 'refused by Node itself, which binds session ids to names' : 'resumed: use serverNameBinding: always to bind here too');
   t.equal(cache.stats().helloParsed, 0, 'no ClientHello was parsed');
 });
 

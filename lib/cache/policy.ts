@@ -25,7 +25,7 @@ import { parseSessionDer } from '../protocol/session-der.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { GuardedStore } from '../stores/guarded.js';
 import type { CachedSession } from './cached-session.js';
-import { decideResume, type MissReason, type ResumeRequest } from './resume-decision.js';
+import { decideResume, type MissReason, type ResumeRequest, type SessionIdContextCheck } from './resume-decision.js';
 import { sessionKeyFor, type SessionKeyNaming } from './session-key.js';
 import { contextTag } from './session-id-context.js';
 import { decodeStoredSession, encodeStoredSession } from './stored-session.js';
@@ -38,6 +38,10 @@ const TLS1_3_VERSION = 0x0304;
 export interface PolicyConfig {
   mode: number;
   sessionIdContext: string;
+  /** Builds the check that recognises sessions of a context (Node may bind them to SNI names). */
+  sidCtxCheck: (ctx: string) => SessionIdContextCheck;
+  /** Told how each new session's context was derived; undefined: in no way the check knows. */
+  onSidCtxObserved?: (derivation: string | undefined) => void;
   /** Seconds; caps every session's own timeout. */
   timeout: number;
   cacheSize: number;
@@ -73,7 +77,9 @@ function once<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => vo
 export class SessionCachePolicy {
   #mode: number;
   #sidCtx: string;
-  #sidCtxBytes: Buffer;
+  #sidCtxMatch: SessionIdContextCheck;
+  readonly #sidCtxCheck: (ctx: string) => SessionIdContextCheck;
+  readonly #onSidCtxObserved: ((derivation: string | undefined) => void) | undefined;
   #ctxTag: string;
   readonly #timeoutMs: number;
   readonly #internal: MemoryStore<CachedSession>;
@@ -89,7 +95,9 @@ export class SessionCachePolicy {
   constructor(config: PolicyConfig) {
     this.#mode = config.mode;
     this.#sidCtx = config.sessionIdContext;
-    this.#sidCtxBytes = Buffer.from(config.sessionIdContext, 'utf8');
+    this.#sidCtxCheck = config.sidCtxCheck;
+    this.#sidCtxMatch = config.sidCtxCheck(config.sessionIdContext);
+    this.#onSidCtxObserved = config.onSidCtxObserved;
     this.#ctxTag = contextTag(config.sessionIdContext);
     this.#timeoutMs = config.timeout * 1000;
     this.#internal = new MemoryStore<CachedSession>({ max: config.cacheSize });
@@ -111,7 +119,7 @@ export class SessionCachePolicy {
   }
   set sessionIdContext(ctx: string) {
     this.#sidCtx = ctx;
-    this.#sidCtxBytes = Buffer.from(ctx, 'utf8');
+    this.#sidCtxMatch = this.#sidCtxCheck(ctx);
     this.#ctxTag = contextTag(ctx);
   }
   set statefulTls13(value: boolean) {
@@ -148,6 +156,15 @@ export class SessionCachePolicy {
     const session = this.#toCachedSession(der, wireId, serverName);
     if (session === undefined) {
       this.#stats.invalidSessions++;
+      return done();
+    }
+    const derivation = this.#sidCtxMatch.derivationOf(session.sidCtx, session.serverName);
+    this.#onSidCtxObserved?.(derivation);
+    if (derivation === undefined) {
+      // OpenSSL stamped a context we cannot tie to ours: we could not tell this session
+      // from a foreign one at lookup, so it is not cached (capabilities() says why).
+      log('new session %s not cached: its session id context is not derived from ours', shortId(wireId));
+      this.#stats.notCached++;
       return done();
     }
     if (session.protocolVersion === TLS1_3_VERSION && !this.#statefulTls13) {
@@ -218,7 +235,7 @@ export class SessionCachePolicy {
     const key = named.key;
     if (this.#tombstones.has(key)) return this.#miss(answer, key, 'removed');
     const resumeRequest: ResumeRequest = {
-      sidCtx: this.#sidCtxBytes,
+      sidCtx: this.#sidCtxMatch,
       serverName: request.serverName,
       protocolVersion: request.protocolVersion,
     };

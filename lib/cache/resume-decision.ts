@@ -15,13 +15,25 @@ export type MissReason =
   | 'store-timeout'
   | 'store-error'
   | 'store-tampered' // a sealed entry failed to open: tampered, truncated or foreign
-  | 'store-skipped' // the store's circuit breaker is open
-  | 'disabled'; // the cache mode has no SERVER bit
+  | 'store-skipped'; // the store's circuit breaker is open
+
+/**
+ * Recognises sessions made under the server's current session id context. Node may
+ * store the context as is or bound to the SNI name (lib/node/session-id-context.ts),
+ * so the check takes the session's name too.
+ */
+export interface SessionIdContextCheck {
+  /**
+   * How `sidCtx` (DER tag [4]) was derived from this context for a session of
+   * `serverName` (a name such as 'literal'), or undefined when it was made under another.
+   */
+  derivationOf(sidCtx: Buffer, serverName: string | undefined | null): string | undefined;
+}
 
 /** What the resuming ClientHello asks for, as far as it is known. */
 export interface ResumeRequest {
   /** The server's current session id context. */
-  readonly sidCtx: Buffer;
+  readonly sidCtx: SessionIdContextCheck;
   /** The SNI name in the ClientHello; null when the hello was not parsed (unknown). */
   readonly serverName: string | undefined | null;
   /** The version the handshake will negotiate; undefined when unknown. */
@@ -44,7 +56,7 @@ export function decideResume(session: CachedSession | undefined, request: Resume
   if (session.expiresAtMs <= nowMs) return refuse('expired');
   // SSL_CTX_set_session_id_context(3): sessions are reused only under the context
   // they were made in; OpenSSL would refuse it too, but we count it.
-  if (!session.sidCtx.equals(request.sidCtx)) return refuse('sid-ctx-mismatch');
+  if (request.sidCtx.derivationOf(session.sidCtx, session.serverName) === undefined) return refuse('sid-ctx-mismatch');
   // RFC 6066 §3: a server MUST NOT resume a session for a different server_name.
   if (request.serverName !== null && session.serverName !== null && request.serverName !== session.serverName) {
     return refuse('server-name-mismatch');

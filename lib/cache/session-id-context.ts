@@ -34,15 +34,6 @@ export function normalizeSessionIdContext(ctx: unknown, what = 'sessionIdContext
   return str;
 }
 
-/**
- * The context Node gives a server that was not given one: the first 32 hex
- * characters of sha1(process.argv.join(' ')). Two workers or hosts started with
- * different arguments get different contexts and never resume each other's sessions.
- */
-export function nodeDefaultSessionIdContext(argv: readonly string[] = process.argv): string {
-  return createHash('sha1').update(argv.join(' ')).digest('hex').slice(0, 32);
-}
-
 /** A short, stable tag of a context for namespacing store keys (not secret). */
 export function contextTag(ctx: string): string {
   return createHash('sha256').update('tls-resumption sid_ctx\0').update(ctx, 'utf8').digest('base64url').slice(0, 12);

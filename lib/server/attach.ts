@@ -9,16 +9,20 @@ import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { validateOptions, type SessionCacheOptions } from '../cache/options.js';
 import { SessionCachePolicy, type LookupRequest } from '../cache/policy.js';
-import { nodeDefaultSessionIdContext, normalizeSessionIdContext } from '../cache/session-id-context.js';
+import { normalizeSessionIdContext } from '../cache/session-id-context.js';
 import { logger, shortId } from '../debug.js';
 import { makeError } from '../errors.js';
 import type { ClientHello } from '../protocol/client-hello.js';
 import { DEFAULT_MAX_CLIENT_HELLO_BYTES } from '../protocol/client-hello.js';
 import { GuardedStore } from '../stores/guarded.js';
 import { attachTicketKeys } from '../tickets/attach.js';
-import { currentServerName, currentTlsSocket } from './current-socket.js';
+import { ServerCapabilities } from '../node/capabilities.js';
+import { currentTlsSocket, rawSocketOf, serverNameOf } from '../node/current-socket.js';
+import { internals } from '../node/internals.js';
+import { allContexts, watchSecureContexts, type ContextOrigin, type NativeSecureContext } from '../node/secure-contexts.js';
+import { nodeDefaultSessionIdContext, sidCtxCheck, type SidCtxDerivation } from '../node/session-id-context.js';
+import { warnOnce, warningCodes } from '../warnings.js';
 import { installHelloTap } from './hello-tap.js';
-import { allContexts, watchSecureContexts, type ContextOrigin, type NativeSecureContext } from './secure-contexts.js';
 import { SessionCache } from './session-cache.js';
 
 const log = logger('server');
@@ -41,17 +45,8 @@ type ServerWithInternals = tls.Server & {
   secureOptions?: number;
   requestCert?: boolean;
   maxVersion?: tls.SecureVersion;
-  _contexts?: unknown[];
   [kAttached]?: true;
 };
-
-function warnOnce(code: string, message: string): void {
-  const warned = warnOnce as unknown as { seen?: Set<string> };
-  warned.seen ??= new Set();
-  if (warned.seen.has(code)) return;
-  warned.seen.add(code);
-  process.emitWarning(message, { code, type: 'TlsResumptionWarning' });
-}
 
 /**
  * Attaches a session cache to a TLS server and returns it. One call is enough:
@@ -90,16 +85,20 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   }
   if (opts.store !== undefined && opts.store.sealed !== true) {
     warnOnce(
-      'TLS_RESUMPTION_UNSEALED_STORE',
+      warningCodes.UNSEALED_STORE,
       'tls-resumption: the session store does not seal entries; sessions hold master secrets. Use RedisStore/ClusterStore with sealKeys, or wrap your store in SealedStore.',
     );
   }
 
   const ticketsOff = opts.tickets === 'off';
   const statefulTls13 = () => ticketsOff || ((srv.secureOptions ?? 0) & SSL_OP_NO_TICKET) !== 0;
+  // Filled in below, once the pre-parse decision is known; the policy only reports to it.
+  let capabilities: ServerCapabilities | undefined;
   const policy = new SessionCachePolicy({
     mode: opts.mode,
     sessionIdContext: sidCtx,
+    sidCtxCheck,
+    onSidCtxObserved: (derivation) => capabilities?.sessionIdContextObserved(derivation as SidCtxDerivation | undefined),
     timeout: opts.timeout,
     cacheSize: opts.cacheSize,
     naming: { prefix: opts.sessionKeyPrefix, generate: opts.generateSessionKey },
@@ -137,6 +136,9 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   let removeTap: (() => void) | undefined;
   const serverAllowsTls13 = () => (srv.maxVersion ?? tls.DEFAULT_MAX_VERSION) === 'TLSv1.3';
   function tapNeeded(): boolean {
+    // Without the link from a session event to its connection the facts could never be
+    // found: the tap would cost a read and serve nothing (capabilities() says so).
+    if (capabilities !== undefined && !capabilities.connectionFacts) return false;
     return bindingEnforced() || (ticketsOff && serverAllowsTls13());
   }
   /** Whether every resumption must match its SNI name, not only those whose hello was read. */
@@ -145,7 +147,7 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     return opts.serverNameBinding === 'auto' && (hasSniContexts || srv.requestCert === true || hasSniCallback());
   }
   function hasSniCallback(): boolean {
-    const sym = Object.getOwnPropertySymbols(srv).find((s) => s.description === 'snicallback');
+    const sym = internals.sniCallbackSymbol(srv);
     return sym !== undefined && typeof (srv as unknown as Record<symbol, unknown>)[sym] === 'function';
   }
   function onHello(socket: Duplex, hello: ClientHello | undefined): void {
@@ -162,15 +164,15 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
       pskIdentity: tls13 ? hello.pskIdentities[0] : undefined,
     });
   }
-  function factsOfCurrentConnection(): HelloFacts | undefined {
-    if (removeTap === undefined) return undefined;
-    // The raw socket the tap read: `_parent` for a net.Socket; a JavaScript Duplex a
-    // caller emitted as 'connection' is wrapped in a JSStreamSocket, found as the
-    // TLSWrap's `_parentWrap.stream`. Internal fields, hence the optional chains.
-    const socket = currentTlsSocket() as
-      | (tls.TLSSocket & { _parent?: object; _handle?: { _parentWrap?: { stream?: object } } | null })
-      | undefined;
-    return socket && helloFacts.get(socket._parent ?? socket._handle?._parentWrap?.stream ?? socket);
+  function factsOf(socket: tls.TLSSocket | undefined): HelloFacts | undefined {
+    if (removeTap === undefined || socket === undefined) return undefined;
+    return helloFacts.get(rawSocketOf(socket) ?? socket);
+  }
+  /** The TLSSocket of the running session event; tells the capabilities when none is found. */
+  function eventSocket(): tls.TLSSocket | undefined {
+    const socket = currentTlsSocket();
+    if (socket === undefined && capabilities?.sessionSocket) capabilities.sessionEventWithoutSocket();
+    return socket;
   }
   function updateTap(): void {
     const needed = tapNeeded();
@@ -181,14 +183,20 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
       removeTap();
       removeTap = undefined;
     }
+    capabilities?.update({ serverNameBinding: bindingNeed() });
+  }
+  function bindingNeed(): 'off' | 'where-parsed' | 'enforced' {
+    if (bindingEnforced()) return 'enforced';
+    return opts.serverNameBinding !== 'off' && removeTap !== undefined ? 'where-parsed' : 'off';
   }
 
   // ---- Node's session events ----
-  const onNewSession = (id: Buffer, der: Buffer, done: () => void) => policy.onNewSession(id, der, currentServerName(), done);
+  const onNewSession = (id: Buffer, der: Buffer, done: () => void) => policy.onNewSession(id, der, serverNameOf(eventSocket()), done);
   const onResumeSession = (id: Buffer, cb: (err: Error | null, der?: Buffer | null) => void) => {
     let wireId = id;
     let request: LookupRequest = { serverName: null, protocolVersion: undefined };
-    const facts = factsOfCurrentConnection();
+    const socket = eventSocket();
+    const facts = factsOf(socket);
     if (facts === undefined && bindingEnforced()) {
       // The pre-parse did not read this hello (stalled past helloTimeoutMs, too large,
       // or older than the pre-parse), so its SNI name is unknown. Resuming unchecked
@@ -207,7 +215,7 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     // Without the ClientHello on a server that speaks TLS 1.3, an unknown id may be a
     // TLS 1.3 client's random compatibility id rather than a session proposal: its miss
     // is counted only once the handshake completes as TLS 1.2 (see onSecure).
-    const unverified = facts === undefined && serverAllowsTls13() ? currentTlsSocket() : undefined;
+    const unverified = facts === undefined && serverAllowsTls13() ? socket : undefined;
     policy.lookup(wireId, request, (der, reason) => {
       if (der === null && reason === 'absent' && unverified !== undefined) {
         policy.retractMiss();
@@ -229,16 +237,23 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   server.on('secureConnection', onSecure);
   server.on('tlsClientError', onClientError);
   const stopWatching = watchSecureContexts(server, applyToContext);
-  updateTap();
   const ticketKeys =
     opts.ticketKeys === undefined
       ? undefined
       : attachTicketKeys(server, opts.ticketKeys, { ...(opts.store ? { store: opts.store } : {}), now: opts.now });
+  capabilities = new ServerCapabilities(server, {
+    tls13Stateful: ticketsOff && serverAllowsTls13(),
+    serverNameBinding: 'off',
+    ticketKeys: ticketKeys === undefined ? 'none' : ticketKeys.path,
+  });
+  updateTap();
   Object.defineProperty(srv, kAttached, { value: true, configurable: true });
   log('attached: mode 0x%s, tickets %s, timeout %ds, cache size %d', policy.mode.toString(16), opts.tickets, opts.timeout, opts.cacheSize);
 
+  const caps = capabilities;
   return new SessionCache(policy, {
     ticketKeys,
+    capabilities: () => caps.report(),
     applySessionIdContext(ctx) {
       for (const { context } of allContexts(server)) context.setSessionIdContext(ctx);
       sidCtx = ctx;

@@ -3,6 +3,7 @@ import { parseMode, type ModeInput } from '../cache/mode.js';
 import { normalizeSessionIdContext } from '../cache/session-id-context.js';
 import type { SessionCacheStats } from '../cache/stats.js';
 import { makeError } from '../errors.js';
+import type { Capabilities } from '../node/capabilities.js';
 import type { TicketKeysHandle } from '../tickets/attach.js';
 import type { TicketKeysStats } from '../tickets/node-callback.js';
 import type { SharedTicketKeysStats } from '../tickets/shared.js';
@@ -10,6 +11,7 @@ import type { SharedTicketKeysStats } from '../tickets/shared.js';
 /** What the server wiring does for the public object. */
 export interface SessionCacheHooks {
   ticketKeys: TicketKeysHandle | undefined;
+  capabilities(): Capabilities;
   applySessionIdContext(ctx: string): void;
   detach(): void;
 }
@@ -27,6 +29,17 @@ export class SessionCache {
   constructor(policy: SessionCachePolicy, hooks: SessionCacheHooks) {
     this.#policy = policy;
     this.#hooks = hooks;
+  }
+
+  /**
+   * What works on this Node, feature by feature: each is `working`, `degraded` (safe,
+   * full handshakes instead, with the reason in `detail`) or `off` (not configured).
+   * Probed at attach time from the Node internals the library relies on and updated by
+   * the first sessions (how Node derives the session id context). A degraded feature
+   * also emitted one coded warning (TLS_RESUMPTION_*). A fresh, frozen object.
+   */
+  capabilities(): Capabilities {
+    return this.#hooks.capabilities();
   }
 
   /** The cache mode bits (SSL_CTX_get_session_cache_mode). */

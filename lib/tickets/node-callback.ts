@@ -39,8 +39,10 @@
 import type * as tls from 'node:tls';
 import { randomFillSync } from 'node:crypto';
 import { logger } from '../debug.js';
+import { warnOnce, warningCodes } from '../warnings.js';
 import { makeError } from '../errors.js';
-import { allContexts, defaultContext, watchSecureContexts, type NativeSecureContext } from '../server/secure-contexts.js';
+import { allContexts, defaultContext, watchSecureContexts, type NativeSecureContext } from '../node/secure-contexts.js';
+import { hasTicketKeyCallback, replaceTicketKeyHandler, useTicketKeyHandler, type TicketKeyHandler } from '../node/ticket-key-callback.js';
 import { keyLabel, nodeTicketKeyBytes, type TicketKey } from './key.js';
 import type { TicketKeyRing, TicketKeyRingStats } from './ring.js';
 
@@ -73,11 +75,6 @@ export interface TicketKeysInstallation {
   stop(): void;
 }
 
-type TicketKeyHandler = (name: Buffer, iv: Buffer, enc: boolean) => unknown[];
-
-interface CallbackContext extends NativeSecureContext {
-  onticketkeycallback?: TicketKeyHandler;
-}
 
 // Status values of Node's ticket-key callback array (index 0).
 const UNKNOWN_KEY = 0;
@@ -94,7 +91,7 @@ const kInstalled = Symbol.for('tls-resumption.ticket-keys');
 /** True when this Node exposes the ticket-key callback on the server's default context. */
 export function ticketKeyCallbackSupported(server: tls.Server): boolean {
   const ctx = defaultContext(server);
-  return ctx !== undefined && typeof ctx.enableTicketKeyCallback === 'function';
+  return ctx !== undefined && hasTicketKeyCallback(ctx);
 }
 
 /** Random IVs from a pooled CSPRNG buffer: one syscall per 256 tickets instead of one each. */
@@ -137,7 +134,7 @@ function ringHandler(ring: TicketKeyRing): TicketKeyHandler {
  * After `stop()`: behave like Node's built-in handling (one key, the context's own
  * `getTicketKeys()`), since the native callback cannot be switched off again.
  */
-function builtinLikeHandler(context: CallbackContext): TicketKeyHandler {
+function builtinLikeHandler(context: NativeSecureContext): TicketKeyHandler {
   const nextIv = ivSource();
   return function onTicketKey(name, _iv, enc) {
     try {
@@ -178,6 +175,13 @@ export function installTicketKeys(
   }
   const supported = ticketKeyCallbackSupported(server);
   const path: TicketKeyPath = options.useCallback !== false && supported ? 'callback' : 'setTicketKeys';
+  if (path === 'setTicketKeys' && options.useCallback !== false) {
+    warnOnce(
+      warningCodes.NO_TICKET_KEY_CALLBACK,
+      "tls-resumption: this Node has no ticket-key callback; the ticket key ring falls back to setTicketKeys() with one key " +
+        'at a time, so tickets of the previous key get a full handshake after each rotation.',
+    );
+  }
   if (path === 'setTicketKeys') {
     log(
       'WARNING: %s; falling back to setTicketKeys(): one key at a time, so tickets under the previous key ' +
@@ -187,20 +191,16 @@ export function installTicketKeys(
   }
 
   const handler = ringHandler(ring);
-  const enabled: WeakRef<CallbackContext>[] = [];
+  const enabled: WeakRef<NativeSecureContext>[] = [];
 
   const applyCallback = (context: NativeSecureContext) => {
-    const ctx = context as CallbackContext;
-    if (typeof ctx.enableTicketKeyCallback !== 'function') {
+    if (!useTicketKeyHandler(context, handler)) {
       // An odd context without the hook: give it the current key at least.
       const key = ring.currentKey();
-      if (key) setKeyOn(ctx, key);
+      if (key) setKeyOn(context, key);
       return;
     }
-    // Set the handler before enabling, so no handshake can see the callback without it.
-    ctx.onticketkeycallback = handler;
-    ctx.enableTicketKeyCallback();
-    enabled.push(new WeakRef(ctx));
+    enabled.push(new WeakRef(context));
   };
 
   const applyKey = (context: NativeSecureContext) => {
@@ -273,7 +273,7 @@ export function installTicketKeys(
         const ctx = ref.deref();
         if (!ctx) continue;
         if (key) setKeyOn(ctx, key);
-        ctx.onticketkeycallback = builtinLikeHandler(ctx);
+        replaceTicketKeyHandler(ctx, builtinLikeHandler(ctx));
       }
       enabled.length = 0;
     },

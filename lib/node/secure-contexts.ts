@@ -8,33 +8,23 @@
  * must be set again on each of them. This module calls `apply` for every context
  * now and every context that appears later, until the returned function is called.
  *
- * Known limitation: these are Node-internal fields (`_sharedCreds`, `_contexts`, the
- * `snicallback` symbol). They are feature-detected; where one is missing, that path
- * is skipped and reported by `supported`, never a crash.
+ * Known limitation: the contexts are reached through Node internals (internals.ts).
+ * Where one is missing, that path is skipped, never a crash, and capabilities.ts
+ * reports which settings cannot reach which contexts.
  */
 import type * as tls from 'node:tls';
+import { internals, isNativeContext, type NativeSecureContext, type SNICallback } from './internals.js';
 
-/** The subset of Node's native SecureContext (`secureContext.context`) this library uses. */
-export interface NativeSecureContext {
-  setSessionIdContext(ctx: string): void;
-  setOptions(options: number): void;
-  setTicketKeys(keys: Buffer): void;
-  getTicketKeys?(): Buffer;
-  enableTicketKeyCallback?(): void;
-}
+export type { NativeSecureContext } from './internals.js';
 
 /** Where a context came from: the server's default one, or an SNI context. */
 export type ContextOrigin = 'default' | 'sni';
 export type ContextListener = (context: NativeSecureContext, origin: ContextOrigin) => void;
 
-interface ServerInternals {
-  _sharedCreds?: { context?: NativeSecureContext };
-  _contexts?: [RegExp, NativeSecureContext][];
+interface PublicMethods {
   setSecureContext: tls.Server['setSecureContext'];
   addContext: tls.Server['addContext'];
 }
-
-type SNICallback = (servername: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void) => void;
 
 interface Registry {
   listeners: Set<ContextListener>;
@@ -43,22 +33,9 @@ interface Registry {
 
 const kRegistry = Symbol.for('tls-resumption.secure-contexts');
 
-function isNativeContext(value: unknown): value is NativeSecureContext {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as NativeSecureContext).setSessionIdContext === 'function'
-  );
-}
-
-function findSymbol(obj: object, description: string): symbol | undefined {
-  return Object.getOwnPropertySymbols(obj).find((s) => s.description === description);
-}
-
 /** The server's current default native context, or undefined where Node hides it. */
 export function defaultContext(server: tls.Server): NativeSecureContext | undefined {
-  const ctx = (server as unknown as ServerInternals)._sharedCreds?.context;
-  return isNativeContext(ctx) ? ctx : undefined;
+  return internals.defaultContext(server);
 }
 
 /** Every native context the server has now: the default one, then SNI ones. */
@@ -66,25 +43,15 @@ export function allContexts(server: tls.Server): { context: NativeSecureContext;
   const out: { context: NativeSecureContext; origin: ContextOrigin }[] = [];
   const def = defaultContext(server);
   if (def) out.push({ context: def, origin: 'default' });
-  const sni = (server as unknown as ServerInternals)._contexts;
-  if (Array.isArray(sni)) {
+  const sni = internals.sniContexts(server);
+  if (sni !== undefined) {
     for (const entry of sni) if (isNativeContext(entry?.[1])) out.push({ context: entry[1], origin: 'sni' });
   }
   return out;
 }
 
-/** Which internal hooks this Node exposes (for docs and debug output). */
-export function contextHooksSupported(server: tls.Server): { default: boolean; addContext: boolean; sniCallback: boolean } {
-  const internals = server as unknown as ServerInternals;
-  return {
-    default: defaultContext(server) !== undefined,
-    addContext: Array.isArray(internals._contexts),
-    sniCallback: findSymbol(server, 'snicallback') !== undefined,
-  };
-}
-
 function install(server: tls.Server): Registry {
-  const internals = server as unknown as ServerInternals;
+  const methods = server as unknown as PublicMethods;
   const listeners = new Set<ContextListener>();
   const notify = (context: NativeSecureContext, origin: ContextOrigin) => {
     for (const listener of listeners) listener(context, origin);
@@ -93,23 +60,23 @@ function install(server: tls.Server): Registry {
   // Own-property wrappers, so restoring is `delete` and the prototype stays untouched.
   const hadOwnSet = Object.prototype.hasOwnProperty.call(server, 'setSecureContext');
   const hadOwnAdd = Object.prototype.hasOwnProperty.call(server, 'addContext');
-  const originalSet = internals.setSecureContext;
-  const originalAdd = internals.addContext;
+  const originalSet = methods.setSecureContext;
+  const originalAdd = methods.addContext;
 
-  internals.setSecureContext = function setSecureContext(this: tls.Server, options) {
+  methods.setSecureContext = function setSecureContext(this: tls.Server, options) {
     originalSet.call(this, options);
     const ctx = defaultContext(server);
     if (ctx) notify(ctx, 'default');
   };
-  internals.addContext = function addContext(this: tls.Server, hostname, context) {
+  methods.addContext = function addContext(this: tls.Server, hostname, context) {
     originalAdd.call(this, hostname, context);
-    const list = internals._contexts;
-    const added = Array.isArray(list) ? list[list.length - 1]?.[1] : undefined;
+    const list = internals.sniContexts(server);
+    const added = list !== undefined ? list[list.length - 1]?.[1] : undefined;
     if (isNativeContext(added)) notify(added, 'sni');
   };
 
   // A user's SNICallback returns contexts we never see otherwise; apply to each once.
-  const sniSymbol = findSymbol(server, 'snicallback');
+  const sniSymbol = internals.sniCallbackSymbol(server);
   const record = server as unknown as Record<symbol, SNICallback | undefined>;
   const originalSni = sniSymbol ? record[sniSymbol] : undefined;
   if (sniSymbol && typeof originalSni === 'function') {
@@ -133,10 +100,10 @@ function install(server: tls.Server): Registry {
   return {
     listeners,
     restore() {
-      if (hadOwnSet) internals.setSecureContext = originalSet;
-      else delete (internals as Partial<ServerInternals>).setSecureContext;
-      if (hadOwnAdd) internals.addContext = originalAdd;
-      else delete (internals as Partial<ServerInternals>).addContext;
+      if (hadOwnSet) methods.setSecureContext = originalSet;
+      else delete (methods as Partial<PublicMethods>).setSecureContext;
+      if (hadOwnAdd) methods.addContext = originalAdd;
+      else delete (methods as Partial<PublicMethods>).addContext;
       if (sniSymbol) record[sniSymbol] = originalSni;
     },
   };
