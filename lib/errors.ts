@@ -39,6 +39,7 @@ const registry = {
   ERR_TLS_RESUMPTION_TICKET_STORE: TypeError,
   // client cache
   ERR_TLS_RESUMPTION_TIMEOUT: Error,
+  ERR_TLS_RESUMPTION_SESSION_SERVERNAME: Error,
   // metrics
   ERR_TLS_RESUMPTION_NO_PROM_CLIENT: Error,
 } as const satisfies Record<string, Base>;

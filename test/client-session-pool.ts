@@ -6,7 +6,9 @@ import { ClientSessionPool, type ClientSessionEntry } from '../lib/client/sessio
 const T0 = 1_700_000_000_000;
 
 function entry(destination: string, label: string, tls13: boolean, expiresAt = T0 + 60_000): ClientSessionEntry {
-  return { destination, session: Buffer.from(label), tls13, expiresAt, shortId: label };
+  // Unwrapped, as on Node 20: the session is its own DER.
+  const bytes = Buffer.from(label);
+  return { destination, session: bytes, der: bytes, tls13, expiresAt, shortId: label };
 }
 
 const label = (e: ClientSessionEntry | undefined) => e?.session.toString();

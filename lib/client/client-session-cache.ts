@@ -11,7 +11,8 @@ import { logger } from '../debug.js';
 import { validateClientOptions, type ClientSessionCacheConfig, type ClientSessionCacheOptions } from './options.js';
 import { DestinationKeys, describeDestination, type DestinationOptions } from './destination.js';
 import { ClientSessionPool, type ClientSessionEntry } from './session-pool.js';
-import { sessionEntry } from './session-entry.js';
+import { derOf, sessionEntry, sessionForNode } from './session-entry.js';
+import { nodeSessionForm } from './node-session-form.js';
 import { ClientSessionAgent } from './agent.js';
 import { undiciConnector, type UndiciConnector, type UndiciConnectorOptions } from './undici-connector.js';
 import { kKeepSessionsOnLateErrors } from './late-errors.js';
@@ -135,7 +136,8 @@ export class ClientSessionCache {
     }
     if (offered !== undefined) this.#counters.offered++;
     const lenient = (options as { [kKeepSessionsOnLateErrors]?: boolean })[kKeepSessionsOnLateErrors] === true;
-    this.#track(socket, destination, offered, explicit ? Buffer.from(given) : undefined, options.socket !== undefined, lenient);
+    const givenDer = explicit ? derOf(typeof given === 'string' ? Buffer.from(given, 'latin1') : Buffer.from(given)) : undefined;
+    this.#track(socket, destination, offered, givenDer, options.socket !== undefined, lenient);
     return socket;
   }
 
@@ -175,27 +177,45 @@ export class ClientSessionCache {
    * Adds a session by hand for `destination`, whatever the mode (as
    * SSL_CTX_add_session(3) lets an application add to a cache that does not
    * store by itself). Returns false if it was already held or has expired.
-   * Throws ERR_TLS_RESUMPTION_INVALID_SESSION for bytes that are not an SSL_SESSION.
+   *
+   * `session` may be in either form: Node's wrapper (what the 'session' event and
+   * `getSession()` give on Node 22.23+, 24.17+, 26.3.1+) or the bare SSL_SESSION DER
+   * (Node 20, and servers' `newSession`). It is stored in the form this Node takes
+   * back: a bare DER on a wrapping Node is wrapped for the destination's name
+   * (`servername`, else `host`), since adding it is the caller saying whose it is;
+   * a wrapped session on a Node that does not wrap is unwrapped.
+   *
+   * Throws ERR_TLS_RESUMPTION_INVALID_SESSION for bytes that are not an SSL_SESSION
+   * (or a wrapper cut short), and ERR_TLS_RESUMPTION_SESSION_SERVERNAME for a wrapped
+   * session bound to another name than the destination's: Node would never offer it,
+   * and a resumption is not checked against the certificate again.
    */
   add(destination: tls.ConnectionOptions, session: Buffer): boolean {
     const key = this.#keyOf(destination);
     if (!Buffer.isBuffer(session)) {
       throw makeError('ERR_TLS_RESUMPTION_INVALID_SESSION', 'add(destination, session): session must be a Buffer');
     }
-    const entry = sessionEntry(key, session, this.#config, undefined);
+    const normalised = sessionForNode(session, destination, nodeSessionForm());
+    if (!normalised.ok) throw normalised.error;
+    const entry = sessionEntry(key, normalised.session, this.#config, undefined);
     if (entry === undefined) {
-      throw makeError('ERR_TLS_RESUMPTION_INVALID_SESSION', 'add(destination, session): not an SSL_SESSION in DER');
+      throw makeError('ERR_TLS_RESUMPTION_INVALID_SESSION', 'add(destination, session): the session has no id and no ticket to resume with');
     }
     return this.#store(entry);
   }
 
   /**
-   * Removes `session` from `destination`, or every session of `destination` when
-   * `session` is omitted (SSL_CTX_remove_session). Returns how many were removed.
+   * Removes `session` (either form: wrapped or bare DER) from `destination`, or every
+   * session of `destination` when `session` is omitted (SSL_CTX_remove_session).
+   * Returns how many were removed.
    */
   remove(destination: tls.ConnectionOptions, session?: Buffer): number {
     const key = this.#keyOf(destination);
-    return session === undefined ? this.#pool.removeDestination(key) : this.#pool.removeSession(key, session);
+    if (session === undefined) return this.#pool.removeDestination(key);
+    if (!Buffer.isBuffer(session)) {
+      throw makeError('ERR_TLS_RESUMPTION_INVALID_SESSION', 'remove(destination, session): session must be a Buffer');
+    }
+    return this.#pool.removeSession(key, derOf(session));
   }
 
   /** Drops expired sessions now (SSL_CTX_flush_sessions); returns how many. */
@@ -274,8 +294,9 @@ export class ClientSessionCache {
     socket.once('finish', () => (shutDownInOrder = true));
     if (this.storesSessions) {
       // Node enables the native session callback only once a 'session' listener exists.
-      socket.on('session', (der: Buffer) => {
-        const entry = sessionEntry(destination, der, this.#config, socket.getProtocol());
+      // The session comes in the form this Node takes back (wrapped or bare): kept as is.
+      socket.on('session', (session: Buffer) => {
+        const entry = sessionEntry(destination, session, this.#config, socket.getProtocol());
         if (entry === undefined) return;
         if (unverified !== undefined) unverified.push(entry);
         else if (this.#store(entry)) produced.push(entry);

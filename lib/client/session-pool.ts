@@ -24,8 +24,13 @@
 export interface ClientSessionEntry {
   /** The destination key it was filed under. */
   readonly destination: string;
-  /** The SSL_SESSION in DER, as Node's 'session' event gives it. Secret: never log it. */
+  /**
+   * The session in the form Node takes back as `session`: on Nodes that wrap client
+   * sessions (lib/node/client-session.ts) the wrapper, else the DER. Secret: never log it.
+   */
   readonly session: Buffer;
+  /** The SSL_SESSION DER inside `session` (the same bytes when not wrapped); sessions are compared by it. */
+  readonly der: Buffer;
   /** True for a TLS 1.3 ticket (offered once); false for a TLS 1.2 session. */
   readonly tls13: boolean;
   /** Wall-clock milliseconds after which it is never offered. */
@@ -81,7 +86,7 @@ export class ClientSessionPool {
       list = [];
       this.#byDestination.set(entry.destination, list);
     }
-    const same = list.find((e) => e.session.equals(entry.session));
+    const same = list.find((e) => e.der.equals(entry.der));
     if (same !== undefined) {
       this.#touch(same);
       return false;
@@ -148,12 +153,12 @@ export class ClientSessionPool {
     return true;
   }
 
-  /** Removes the entries of `destination` whose bytes equal `session`. Returns how many. */
-  removeSession(destination: string, session: Buffer): number {
+  /** Removes the entries of `destination` whose SSL_SESSION DER equals `der`. Returns how many. */
+  removeSession(destination: string, der: Buffer): number {
     const list = this.#byDestination.get(destination);
     if (list === undefined) return 0;
     let removed = 0;
-    for (const entry of list.filter((e) => e.session.equals(session))) {
+    for (const entry of list.filter((e) => e.der.equals(der))) {
       if (this.remove(entry)) removed++;
     }
     return removed;

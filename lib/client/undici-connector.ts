@@ -40,8 +40,8 @@ export interface UndiciConnectOptions {
   httpSocket?: net.Socket;
 }
 
-/** undici's connector callback: called exactly once. */
-export type UndiciConnectCallback = (err: Error | null, socket: net.Socket | tls.TLSSocket | null) => void;
+/** undici's connector callback (its `buildConnector.Callback`): called exactly once. */
+export type UndiciConnectCallback = (...args: [err: null, socket: net.Socket | tls.TLSSocket] | [err: Error, socket: null]) => void;
 
 /** A function with the shape of undici's `connect` option. */
 export type UndiciConnector = (options: UndiciConnectOptions, callback: UndiciConnectCallback) => net.Socket;
