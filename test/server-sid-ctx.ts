@@ -5,7 +5,7 @@
  * `server.setSecureContext()`; a shared store needs an explicit context.
  */
 import t, { type Test } from 'tap';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as tls from 'node:tls';
 import { attachSessionCache, type SessionCache, type SessionCacheOptions } from '../lib/index.js';
 import { parseSessionDer } from '../lib/protocol/session-der.js';
@@ -14,7 +14,9 @@ import { redisMissing, startRedis } from './fixtures/redis.js';
 import {
   TLS12_IDS,
   TLS13,
+  madeUnder,
   sClientOnce,
+  sidCtxFormsOf,
   talk,
   tempDir,
 } from './fixtures/server-robustness.js';
@@ -29,21 +31,6 @@ const PROTOCOLS = [
 function sidCtxOf(der: Buffer): Buffer | undefined {
   const parsed = parseSessionDer(der);
   return parsed.ok ? parsed.session.sidCtx : undefined;
-}
-
-/**
- * The forms a session made under context `ctx` for SNI name `name` may carry, computed
- * here independently of the library: the context itself (Node 20, 26.12), or
- * sha256(ctx + "\0" + name) where Node binds sessions to the SNI name (22.23, 24.22).
- */
-function sidCtxFormsOf(ctx: string, name: string | undefined): Buffer[] {
-  return [Buffer.from(ctx), createHash('sha256').update(`${ctx}\0${name ?? ''}`).digest()];
-}
-
-/** Whether `der` carries context `ctx` as this Node stores it for SNI name `name`. */
-function madeUnder(der: Buffer, ctx: string, name: string | undefined = 'localhost'): boolean {
-  const got = sidCtxOf(der);
-  return got !== undefined && sidCtxFormsOf(ctx, name).some((form) => form.equals(got));
 }
 
 interface Served {
