@@ -1,16 +1,14 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fc from 'fast-check';
-import { constants } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parseSessionDer, type SessionDerResult, type SessionFacts } from '../lib/protocol/session-der.js';
 import { ca, cert, key } from './fixtures/tls.js';
-import { realSessions, type RealSessions } from './fixtures/protocol/capture.js';
-import { encodeSession, sampleSession, type SessionSpec } from './fixtures/protocol/der-builder.js';
+import { clientSessionDer, realSessions, type RealSessions } from './fixtures/protocol/capture.js';
+import { contextField, encodeSession, explicit, integer, octets, sampleSession, sequence, tlv, type SessionSpec } from './fixtures/protocol/der-builder.js';
 import { readHexFixture, readHexFixtures } from './fixtures/protocol/hex.js';
+import { opensslSays, readSessionFixtures, sniBoundSidCtx, type SidCtxForm } from './fixtures/protocol/session-fixtures.js';
 
 function facts(t: { fail(message: string): unknown }, r: SessionDerResult): SessionFacts {
   if (!r.ok) {
@@ -21,22 +19,6 @@ function facts(t: { fail(message: string): unknown }, r: SessionDerResult): Sess
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-/** What `openssl sess_id -text` says about a DER: an oracle independent of our parser. */
-function opensslSays(der: Buffer): Record<string, string> {
-  const dir = mkdtempSync(join(tmpdir(), 'sess-'));
-  try {
-    const file = join(dir, 'session.der');
-    writeFileSync(file, der);
-    const out = spawnSync('openssl', ['sess_id', '-inform', 'DER', '-in', file, '-text', '-noout'], { encoding: 'utf8' });
-    if (out.status !== 0) throw new Error(`openssl sess_id failed: ${out.stderr}`);
-    const fields: Record<string, string> = {};
-    for (const m of out.stdout.matchAll(/^ {4}([^:\n]+?)\s*:\s?(.*)$/gm)) fields[m[1]!] = m[2]!.trim();
-    return fields;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 /** The facts that `openssl sess_id -text` also prints must agree with it. */
 function agreesWithOpenssl(t: { equal(found: unknown, wanted: unknown, message: string): unknown }, der: Buffer, s: SessionFacts, label: string) {
@@ -91,6 +73,43 @@ t.before(async () => {
   after = nowSeconds();
 });
 
+/**
+ * The sid_ctx form each measured Node writes into server sessions (see
+ * ARCHITECTURE.md, "Node versions"); another version may write either.
+ */
+const MEASURED_FORMS: Record<string, SidCtxForm> = {
+  'v20.20.2': 'configured',
+  'v22.23.5': 'sni-bound',
+  'v24.22.3': 'sni-bound',
+  'v26.12.1': 'configured',
+};
+const formsSeen = new Set<SidCtxForm>();
+
+/**
+ * Checks a server session's sid_ctx and hostname against one of the two forms
+ * Node writes: the configured context and no hostname (Node 20, 26.12), or
+ * sha256(context + '\0' + SNI name) and the SNI name in [6] (Node 22.23, 24.22).
+ */
+function checkBinding(t: Test, s: SessionFacts, context: string, servername: string | undefined, label: string): void {
+  const form: SidCtxForm | undefined = s.sidCtx.equals(Buffer.from(context))
+    ? 'configured'
+    : s.sidCtx.equals(sniBoundSidCtx(context, servername))
+      ? 'sni-bound'
+      : undefined;
+  if (form === undefined) {
+    t.fail(`${label}: sid_ctx ${s.sidCtx.toString('hex')} is neither the context nor sha256(context, servername)`);
+    return;
+  }
+  formsSeen.add(form);
+  const measured = MEASURED_FORMS[process.version];
+  if (measured !== undefined) t.equal(form, measured, `${label}: sid_ctx form measured on ${process.version}`);
+  const hostname = form === 'sni-bound' ? servername : undefined;
+  t.equal(s.hostname, hostname, `${label}: hostname ${hostname ?? 'absent'} (${form})`);
+}
+
+/** Node's default session id context: the first 32 hex characters of sha1(process.argv.join(' ')). */
+const defaultContext = createHash('sha1').update(process.argv.join(' ')).digest('hex').slice(0, 32);
+
 t.test('TLS 1.2 server session: id, context, timeout, cipher, ALPN, EMS', async (t) => {
   const { ids, ders } = sessions.tls12!;
   t.equal(ders.length, 1);
@@ -102,18 +121,19 @@ t.test('TLS 1.2 server session: id, context, timeout, cipher, ALPN, EMS', async 
   t.ok(s.hasMasterKey);
   t.ok(s.time >= before && s.time <= after, 'created during the test');
   t.equal(s.timeout, 1234, 'sessionTimeout');
-  t.same(s.sidCtx, Buffer.from('protocol-test'), 'sessionIdContext as given');
+  checkBinding(t, s, 'protocol-test', 'localhost', 'tls12');
   t.equal(s.hasPeerCert, false);
   t.equal(s.verifyResult, 0);
   t.equal(s.flags & 1, 1, 'extended master secret');
   t.same(s.alpn, Buffer.from('http/1.1'));
   t.equal(s.hasTicket, false);
-  t.equal(s.hostname, undefined, 'measured: Node servers never store SNI in the session');
+  t.equal(s.kexGroup, 0x1d, 'X25519');
+  t.same(s.unknownFields, []);
   agreesWithOpenssl(t, ders[0]!, s, 'tls12');
 });
 
 t.test('TLS 1.3 server sessions: one per ticket, each with its own id', async (t) => {
-  const { ids, ders } = sessions.tls13!;
+  const { ids, ders, groupName } = sessions.tls13!;
   t.equal(ders.length, 2, 'two tickets after a full handshake');
   for (const [i, der] of ders.entries()) {
     const s = facts(t, parseSessionDer(der));
@@ -122,10 +142,11 @@ t.test('TLS 1.3 server sessions: one per ticket, each with its own id', async (t
     t.same(s.sessionId, ids[i]);
     t.ok(s.hasMasterKey, 'the resumption PSK');
     t.same(s.alpn, Buffer.from('h2'));
-    t.equal(s.sidCtx.length, 32, "Node's default context: 32 hex characters");
-    t.match(s.sidCtx.toString('latin1'), /^[0-9a-f]{32}$/);
-    t.equal(s.hostname, undefined, 'SNI a.example was sent but is not stored');
+    checkBinding(t, s, defaultContext, 'a.example', `tls13 #${i}`);
     t.equal(s.timeout, 7200, "measured: OpenSSL 3's default when sessionTimeout is not set");
+    // OpenSSL 3.5 negotiates the hybrid X25519MLKEM768 (0x11ec) by default, 3.0 X25519.
+    const group = process.versions.openssl.startsWith('3.0.') ? 0x1d : 0x11ec;
+    t.equal(s.kexGroup, group, `kex_group (client says ${groupName ?? 'nothing'})`);
     agreesWithOpenssl(t, der, s, `tls13 #${i}`);
   }
 });
@@ -137,7 +158,7 @@ t.test('a client certificate makes [3] present', async (t) => {
     for (const der of ders) {
       const s = facts(t, parseSessionDer(der));
       t.equal(s.hasPeerCert, true, `${name}: peer certificate stored`);
-      t.same(s.sidCtx, Buffer.from('mtls'));
+      checkBinding(t, s, 'mtls', 'localhost', name);
       // 0 = X509_V_OK. The server without our CA keeps the verify error (measured:
       // 19, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, as cert.pem carries the CA too);
       // agreesWithOpenssl checks the exact value against openssl.
@@ -151,11 +172,70 @@ t.test('a client certificate makes [3] present', async (t) => {
 t.test("a TLS 1.2 client session holds the server's ticket and certificate", async (t) => {
   const { clientSessions } = sessions.tls12Ticket!;
   t.ok(clientSessions.length >= 1);
-  const s = facts(t, parseSessionDer(clientSessions.at(-1)!));
+  // Node 22.23+, 24.17+, 26.3.1+ wrap the DER with the servername; Node 20 hands it bare.
+  const { der, servername } = clientSessionDer(clientSessions.at(-1)!);
+  t.ok(servername === undefined || servername === 'localhost', `wrapper servername: ${servername ?? 'none (bare DER)'}`);
+  const s = facts(t, parseSessionDer(der));
   t.equal(s.hasTicket, true);
   t.ok(s.ticketLifetimeHint !== undefined && s.ticketLifetimeHint > 0, 'lifetime hint');
   t.equal(s.hasPeerCert, true, 'the server certificate');
-  agreesWithOpenssl(t, clientSessions.at(-1)!, s, 'client');
+  agreesWithOpenssl(t, der, s, 'client');
+});
+
+// ---- captured sessions of every Node version ------------------------------
+
+const fixtureFiles = readSessionFixtures();
+
+t.test('session fixtures exist for Node 20, 22, 24 and 26', async (t) => {
+  t.same([...fixtureFiles.keys()], [20, 22, 24, 26]);
+});
+
+for (const [major, file] of fixtureFiles) {
+  t.test(`Node ${major} (${file.node}, OpenSSL ${file.openssl}) server sessions parse to what was set up`, async (t) => {
+    t.equal(file.sessions.length, 9, 'TLS 1.2 x3, TLS 1.3 x3 with two tickets each');
+    for (const f of file.sessions) {
+      const der = Buffer.from(f.der, 'hex');
+      const e = f.expect;
+      const s = facts(t, parseSessionDer(der));
+      const label = `node${major} ${f.name}`;
+      t.equal(s.version, 1, `${label}: version`);
+      t.equal(s.sessionId.toString('hex'), e.sessionId, `${label}: the id newSession reported`);
+      t.equal(s.sidCtx.toString('hex'), e.sidCtx, `${label}: sid_ctx (${e.sidCtxForm})`);
+      t.equal(s.protocolVersion, e.protocolVersion, `${label}: protocol`);
+      t.equal(s.cipherId, e.cipherId, `${label}: cipher`);
+      t.ok(s.time >= e.timeMin && s.time <= e.timeMax, `${label}: time ${s.time} in [${e.timeMin}, ${e.timeMax}]`);
+      t.equal(s.timeout, e.timeout, `${label}: timeout`);
+      t.equal(s.hostname ?? null, e.hostname, `${label}: hostname`);
+      t.equal(s.hasPeerCert, e.hasPeerCert, `${label}: peer certificate`);
+      t.equal(s.verifyResult, e.verifyResult, `${label}: verify result`);
+      t.equal(s.alpn?.toString('latin1') ?? null, e.alpn, `${label}: ALPN`);
+      t.equal(s.kexGroup, e.kexGroup, `${label}: kex_group`);
+      t.equal(s.hasTicket, e.hasTicket, `${label}: no ticket in a server session`);
+      t.ok(s.hasMasterKey, `${label}: master key`);
+      t.same(s.unknownFields, [], `${label}: no field beyond [20]`);
+      agreesWithOpenssl(t, der, s, label);
+    }
+  });
+}
+
+t.test('the measured sid_ctx forms: configured on 20 and 26, SNI-bound sha256 on 22 and 24', async (t) => {
+  const forms = [...fixtureFiles].map(([major, f]) => [major, [...new Set(f.sessions.map((s) => s.expect.sidCtxForm))]]);
+  t.same(forms, [
+    [20, ['configured']],
+    [22, ['sni-bound']],
+    [24, ['sni-bound']],
+    [26, ['configured']],
+  ]);
+  // Without SNI the bound context is sha256(context + '\0'), and [6] is absent.
+  for (const major of [22, 24]) {
+    const noSni = fixtureFiles.get(major)!.sessions.find((s) => s.name === 'tls12-no-sni #0')!;
+    t.equal(noSni.expect.sidCtx, sniBoundSidCtx('fixture', undefined).toString('hex'), `node${major}: no SNI`);
+    t.equal(noSni.expect.hostname, null, `node${major}: no hostname without SNI`);
+  }
+});
+
+t.test('the live sessions of this Node all have one sid_ctx form', async (t) => {
+  t.equal(formsSeen.size, 1, [...formsSeen].join(', '));
 });
 
 t.test('an openssl s_client session with a hostname (hex fixture)', async (t) => {
@@ -217,7 +297,10 @@ function allRealDers(): [string, Buffer][] {
   const out: [string, Buffer][] = [];
   for (const [name, s] of Object.entries(sessions)) {
     s.ders.forEach((d, i) => out.push([`${name} server #${i}`, d]));
-    s.clientSessions.forEach((d, i) => out.push([`${name} client #${i}`, d]));
+    s.clientSessions.forEach((d, i) => out.push([`${name} client #${i}`, clientSessionDer(d).der]));
+  }
+  for (const [major, file] of fixtureFiles) {
+    for (const f of file.sessions) out.push([`node${major} ${f.name}`, Buffer.from(f.der, 'hex')]);
   }
   out.push(['s_client fixture', readHexFixture(join(__dirname, 'fixtures', 'protocol', 'session-sclient-tls12.hex')).bytes]);
   return out;
@@ -289,6 +372,37 @@ const uint64 = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 const uint32 = fc.integer({ min: 0, max: 0xffffffff });
 const int32 = fc.integer({ min: -0x80000000, max: 0x7fffffff });
 
+/** One DER value as an EXPLICIT field would wrap it. */
+const innerValue = fc.oneof(
+  bytes(40).map(octets),
+  int64.map(integer),
+  fc.constant(Buffer.from([0x05, 0x00])), // NULL
+  bytes(20).map((b) => tlv(0x30, octets(b))),
+);
+
+/**
+ * Fields after [20] as a newer OpenSSL might add them: increasing tag numbers
+ * (one-byte form up to 30, high-tag-number form beyond), EXPLICIT (one or more
+ * values inside) or IMPLICIT (any octets).
+ */
+const unknownFieldsArb = fc
+  .uniqueArray(fc.oneof(fc.integer({ min: 21, max: 40 }), fc.integer({ min: 21, max: (1 << 21) - 1 })), {
+    minLength: 1,
+    maxLength: 4,
+  })
+  .chain((ns) =>
+    fc.tuple(
+      ...[...ns]
+        .sort((a, b) => a - b)
+        .map((n) =>
+          fc.oneof(
+            fc.array(innerValue, { minLength: 1, maxLength: 3 }).map((vs) => ({ n, constructed: true, contents: Buffer.concat(vs) })),
+            bytes(40).map((contents) => ({ n, constructed: false, contents })),
+          ),
+        ),
+    ),
+  );
+
 /** A certificate-shaped SEQUENCE: only its framing matters to the parser. */
 const fakeCert = bytes(300).map((b) => encodeSession({ ...sampleSession(), masterKey: b }));
 
@@ -320,6 +434,7 @@ const sessionArb: fc.Arbitrary<SessionSpec> = fc.record(
     ticketAppdata: opt(bytes(20)),
     kexGroup: opt(uint32),
     peerRpk: opt(bytes(100)),
+    extra: opt(unknownFieldsArb),
   },
   { requiredKeys: ['version', 'sslVersion', 'cipher', 'sessionId', 'masterKey'] },
 );
@@ -343,6 +458,8 @@ function expectedFacts(s: SessionSpec): SessionFacts {
     flags: s.flags ?? 0,
     maxEarlyData: s.maxEarlyData,
     alpn: s.alpn,
+    kexGroup: s.kexGroup,
+    unknownFields: (s.extra ?? []).map((f) => f.n),
   };
 }
 
@@ -379,4 +496,57 @@ t.test('OpenSSL itself reads sessions from the test encoder', async (t) => {
     const s = facts(t, parseSessionDer(der));
     agreesWithOpenssl(t, der, s, `encoded ${spec.sslVersion.toString(16)}`);
   }
+});
+
+// ---- fields a newer OpenSSL may add ---------------------------------------
+
+/** A real session with `fields` appended inside its SEQUENCE. */
+function withFields(der: Buffer, ...fields: Buffer[]): Buffer {
+  const lengthBytes = der[1]! < 0x80 ? 1 : 1 + (der[1]! & 0x7f);
+  return sequence(der.subarray(1 + lengthBytes), ...fields);
+}
+
+t.test('fields after [20] are skipped: every real session with new fields gives the same facts', async (t) => {
+  const newFields: [string, Buffer[], number[]][] = [
+    ['[21] EXPLICIT INTEGER', [explicit(21, integer(7))], [21]],
+    ['[22] IMPLICIT octets', [contextField(22, false, Buffer.from('future'))], [22]],
+    ['[30] EXPLICIT SEQUENCE', [explicit(30, sequence(integer(1), octets(Buffer.alloc(3))))], [30]],
+    ['[31] high tag number', [contextField(31, true, octets(Buffer.alloc(100, 1)))], [31]],
+    ['[200] EXPLICIT, two values', [contextField(200, true, Buffer.concat([integer(1), integer(2)]))], [200]],
+    ['[21], [25], [16383]', [explicit(21, integer(1)), contextField(25, false, Buffer.alloc(0)), contextField(16383, true, integer(-1))], [21, 25, 16383]],
+    ['[2097151] (2^21-1)', [contextField(2 ** 21 - 1, false, Buffer.from([1]))], [2 ** 21 - 1]],
+  ];
+  for (const [name, der] of allRealDers()) {
+    const plain = facts(t, parseSessionDer(der));
+    for (const [what, fields, numbers] of newFields) {
+      const r = parseSessionDer(withFields(der, ...fields));
+      const s = facts(t, r);
+      t.same(s.unknownFields, numbers, `${name} + ${what}: reported`);
+      t.ok(isDeepStrictEqual({ ...s, unknownFields: [] }, { ...plain, unknownFields: [] }), `${name} + ${what}: same facts`);
+    }
+  }
+});
+
+t.test('a real session with a new field: every truncation and a trailing byte are still rejected', async (t) => {
+  const der = withFields(Buffer.from(fixtureFiles.get(24)!.sessions[0]!.der, 'hex'), contextField(300, true, octets(Buffer.alloc(200, 2))));
+  t.ok(parseSessionDer(der).ok);
+  const accepted: number[] = [];
+  for (let i = 0; i < der.length; i++) if (parseSessionDer(der.subarray(0, i)).ok) accepted.push(i);
+  t.same(accepted, [], `${der.length} prefixes`);
+  t.equal(parseSessionDer(Buffer.concat([der, Buffer.from([0])])).ok, false, 'trailing byte');
+});
+
+t.test('property: generated unknown fields never hide a malformed field after them', async (t) => {
+  // A session with unknown fields, then a known field out of order: always rejected.
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(sessionArb, unknownFieldsArb, (spec, extra) => {
+        const der = encodeSession({ ...spec, extra });
+        const bad = withFields(der, explicit(19, integer(0x1d)));
+        const r = parseSessionDer(bad);
+        return !r.ok && r.reason.includes('out of order');
+      }),
+      { numRuns: 500 },
+    ),
+  );
 });

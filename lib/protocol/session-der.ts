@@ -11,10 +11,17 @@
  * per field (a small reader object each, and copies of the id, context and
  * ALPN), never per byte, and builds no strings unless it fails.
  *
+ * Forward compatible: a context-tagged field after the last one this parser
+ * knows ([20]) is skipped, not rejected, so that a session written by a newer
+ * OpenSSL still gives its facts. It must still be well-formed DER in tag order;
+ * its number is reported in `unknownFields`. (OpenSSL's own d2i_SSL_SESSION
+ * rejects fields it does not know; OpenSSL 3.5 writes none beyond [19].)
+ *
  * Known limitations:
  * - INTEGERs of 64-bit fields beyond 2^53-1 are rejected: JavaScript numbers
  *   cannot hold them exactly, and no real session has one.
  * - The peer certificate is checked to be one DER SEQUENCE, not parsed.
+ * - An unknown field is checked for framing only (one level deep).
  *
  * Security: the DER holds the master secret (TLS 1.3: the resumption PSK) in
  * clear. This parser reports only whether it is there.
@@ -23,7 +30,9 @@ import { Reader, TOO_SHORT, TRAILING_DATA } from './reader.js';
 
 /*
  * SSL_SESSION_ASN1 as OpenSSL 3 writes it (ssl/ssl_asn1.c; OpenSSL 3.0 writes
- * fields up to [19], 3.2 added [20]). EXPLICIT tagging throughout except [0].
+ * fields up to [19], 3.2 added [20]; 3.5 and master add nothing: the template is
+ * the same, only values differ, e.g. kexGroup 0x11ec X25519MLKEM768 for TLS
+ * 1.3). EXPLICIT tagging throughout except [0].
  * The "Z" integer types are left out when zero; the others are always written.
  *
  *   SSLSession ::= SEQUENCE {
@@ -52,8 +61,18 @@ import { Reader, TOO_SHORT, TRAILING_DATA } from './reader.js';
  *     maxFragLenMode [17] EXPLICIT INTEGER OPTIONAL,       -- ZUINT32
  *     ticketAppdata [18] EXPLICIT OCTET STRING OPTIONAL,
  *     kexGroup      [19] EXPLICIT INTEGER OPTIONAL,        -- UINT32, written even when 0
- *     peerRpk       [20] EXPLICIT OCTET STRING OPTIONAL    -- 3.2+: raw public key
+ *     peerRpk       [20] EXPLICIT OCTET STRING OPTIONAL,   -- 3.2+: raw public key
+ *     ...                                                    -- newer fields: skipped
  *   }
+ *
+ * What this parser takes for a newer field ("..." above): a context-specific
+ * tag [n], n > 20 and above every field before it, EXPLICIT (constructed,
+ * holding one or more DER TLVs) or IMPLICIT (primitive, any octets). X.690
+ * 8.1.2.4: a tag number of 31 or more is written in the high-tag-number form,
+ * 0x9f / 0xbf then the number in base 128, most significant group first, bit 8
+ * set on every byte but the last, no leading 0x80; at most 3 bytes (2^21) here.
+ * Universal, application and private tags are still rejected: a field OpenSSL
+ * adds to an OPTIONAL tail must be context-tagged to be decodable at all.
  *
  * DER encodings used: tag byte (context tags n < 31 fit in one byte: 0x80 | n
  * primitive, 0xa0 | n constructed), then a length: 0..127 in one byte, else
@@ -100,6 +119,13 @@ export interface SessionFacts {
   maxEarlyData: number | undefined;
   /** Selected ALPN protocol ([16]); undefined if absent. */
   alpn: Buffer | undefined;
+  /**
+   * Key exchange group ([19]), a TLS NamedGroup: 0x1d X25519, 0x17 P-256, 0x11ec
+   * X25519MLKEM768 (OpenSSL 3.5's default for TLS 1.3); undefined if absent.
+   */
+  kexGroup: number | undefined;
+  /** Numbers of the fields after [20] that were skipped (a newer OpenSSL); usually empty. */
+  unknownFields: readonly number[];
 }
 
 export type SessionDerResult = { ok: true; session: SessionFacts } | { ok: false; reason: string };
@@ -111,6 +137,12 @@ const CONTEXT_PRIMITIVE = 0x80;
 const CONTEXT_CONSTRUCTED = 0xa0;
 /** The last context tag OpenSSL defines ([20] peer_rpk, OpenSSL 3.2). */
 const LAST_FIELD = 20;
+/** Low tag-number bits that announce the high-tag-number form (X.690 8.1.2.4). */
+const HIGH_TAG_NUMBER = 0x1f;
+/** Most base-128 bytes of a high tag number: 3 reach 2^21, far beyond any OpenSSL field. */
+const MAX_TAG_NUMBER_BYTES = 3;
+/** The constructed bit of an identifier octet. */
+const CONSTRUCTED = 0x20;
 
 /** SSL_SESSION_ASN1_VERSION. */
 const SESSION_ASN1_VERSION = 1;
@@ -179,16 +211,27 @@ export function parseSessionDer(der: Buffer): SessionDerResult {
     flags: 0,
     maxEarlyData: undefined,
     alpn: undefined,
+    kexGroup: undefined,
+    unknownFields: NONE,
   };
 
   let next = 0; // lowest field number still allowed: fields come in tag order, once
   while (!seq.empty) {
     const tag = seq.peek();
-    const n = tag & 0x1f;
-    if ((tag & 0xc0) !== CONTEXT_PRIMITIVE || n === 0x1f) return fail(`unexpected tag ${hex(tag)} in SSL_SESSION`);
-    if (n > LAST_FIELD) return fail(`unknown field [${n}]`);
+    if ((tag & 0xc0) !== CONTEXT_PRIMITIVE) return fail(`unexpected tag ${hex(tag)} in SSL_SESSION`);
+    // A high tag number is read here (it is always over LAST_FIELD); a low one is only peeked.
+    const n = (tag & HIGH_TAG_NUMBER) === HIGH_TAG_NUMBER ? highTagNumber(seq) : tag & HIGH_TAG_NUMBER;
+    if (typeof n === 'string') return fail(n);
     if (n < next) return fail(`field [${n}] out of order or repeated`);
     next = n + 1;
+
+    if (n > LAST_FIELD) {
+      if (n < HIGH_TAG_NUMBER) seq.u8();
+      const malformed = skipUnknownField(seq, n, (tag & CONSTRUCTED) !== 0);
+      if (malformed !== undefined) return fail(malformed);
+      session.unknownFields = session.unknownFields === NONE ? [n] : [...session.unknownFields, n];
+      continue;
+    }
 
     if (n === 0) {
       // key_arg is the one IMPLICIT field: a primitive [0] holding octets.
@@ -254,6 +297,7 @@ export function parseSessionDer(der: Buffer): SessionDerResult {
         value = integer(field, what, UINT32);
         if (typeof value === 'string') return fail(value);
         if (n === 15) session.maxEarlyData = value;
+        else if (n === 19) session.kexGroup = value;
         break;
       case 16: // alpn_selected
         value = tlv(field, TAG_OCTET_STRING, what);
@@ -270,6 +314,7 @@ export function parseSessionDer(der: Buffer): SessionDerResult {
 }
 
 const EMPTY = Buffer.alloc(0);
+const NONE: readonly number[] = Object.freeze([]);
 
 const FIELD_NAMES: readonly string[] = [
   'key_arg',
@@ -310,6 +355,14 @@ function tlv(r: Reader, tag: number, what: string): Reader | string {
   const t = r.u8();
   if (t < 0) return `${what}: ${TOO_SHORT}`;
   if (t !== tag) return `${what}: expected tag ${hex(tag)}, got ${hex(t)}`;
+  return contents(r, what);
+}
+
+/**
+ * Reads DER length octets and returns a reader over the contents they announce,
+ * or the reason it cannot: definite, minimal, within `r`.
+ */
+function contents(r: Reader, what: string): Reader | string {
   const first = r.u8();
   if (first < 0) return `${what}: ${TOO_SHORT}`;
   let length = first;
@@ -327,9 +380,55 @@ function tlv(r: Reader, tag: number, what: string): Reader | string {
     }
     if (length < 0x80) return `${what}: non-minimal length`;
   }
-  const contents = r.sub(length);
-  if (contents === undefined) return `${what}: length ${length} runs past the end`;
-  return contents;
+  const inside = r.sub(length);
+  if (inside === undefined) return `${what}: length ${length} runs past the end`;
+  return inside;
+}
+
+/**
+ * Reads a high-tag-number identifier (X.690 8.1.2.4: the first byte's low five
+ * bits all set, then base-128 groups) and returns the tag number, or the reason
+ * it cannot. Minimal: no leading 0x80 group, and a number below 31 would have
+ * fitted in the first byte.
+ */
+function highTagNumber(r: Reader): number | string {
+  r.u8(); // the identifier byte with the five low bits set, already peeked
+  let n = 0;
+  for (let i = 0; ; i++) {
+    if (i === MAX_TAG_NUMBER_BYTES) return 'tag number too large';
+    const b = r.u8();
+    if (b < 0) return `tag number: ${TOO_SHORT}`;
+    if (i === 0 && b === 0x80) return 'non-minimal tag number';
+    n = n * 128 + (b & 0x7f);
+    if (b < 0x80) break;
+  }
+  if (n < HIGH_TAG_NUMBER) return `non-minimal tag number ${n}`;
+  return n;
+}
+
+/**
+ * Skips the contents of field [n], one this parser does not know (its
+ * identifier already read), checking its framing: the length, and for a
+ * constructed (EXPLICIT) field, that it holds one or more complete TLVs (not
+ * looked into). Returns the reason it is malformed, or undefined.
+ */
+function skipUnknownField(seq: Reader, n: number, constructed: boolean): string | undefined {
+  const what = `[${n}] unknown field`;
+  const field = contents(seq, what);
+  if (typeof field === 'string') return field;
+  if (!constructed) return undefined;
+  if (field.empty) return `${what}: empty EXPLICIT field`;
+  while (!field.empty) {
+    if ((field.peek() & HIGH_TAG_NUMBER) === HIGH_TAG_NUMBER) {
+      const inner = highTagNumber(field);
+      if (typeof inner === 'string') return `${what}: ${inner}`;
+    } else {
+      field.u8();
+    }
+    const inner = contents(field, what);
+    if (typeof inner === 'string') return inner;
+  }
+  return undefined;
 }
 
 /** An INTEGER type of OpenSSL's ASN.1 templates: content bytes allowed, signedness, range. */
