@@ -70,13 +70,6 @@ export function probeConnectionLinks(): ConnectionLinkProbe {
   }
 }
 
-let linkProbe: ConnectionLinkProbe | undefined;
-/** The connection-link probe, run once per process. */
-function connectionLinks(): ConnectionLinkProbe {
-  linkProbe ??= probeConnectionLinks();
-  return linkProbe;
-}
-
 /** What the server was configured to need. */
 export interface CapabilityNeeds {
   /** `tickets: 'off'` on a server that allows TLS 1.3. */
@@ -106,7 +99,7 @@ export class ServerCapabilities {
   constructor(server: tls.Server, needs: CapabilityNeeds) {
     this.#server = server;
     this.#needs = needs;
-    this.#links = connectionLinks();
+    this.#links = probeConnectionLinks(); // about 1 ms, once per attach
     this.#warnDegraded();
   }
 
