@@ -5,10 +5,9 @@
  * rate is measured and printed for contrast (it is 0: each worker has its own cache).
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import * as tls from 'node:tls';
-import { ca } from './fixtures/tls.js';
+import { ca, spawnTied } from './fixtures/tls.js';
 import { PROTOCOLS } from './fixtures/store-fleet.js';
 
 const ATTEMPTS = 100;
@@ -47,13 +46,22 @@ function ask(port: number, options: tls.ConnectionOptions): Promise<Answer> {
 }
 
 async function startCluster(mode: 'shared' | 'internal') {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, mode], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // spawnTied: the primary dies with this test process, and its workers with it.
+  const child = spawnTied(process.execPath, ['--import', 'tsx', script, mode], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`cluster did not start: ${stderr}`)), 30_000);
-    child.stdout.on('data', (d) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`cluster did not start: ${stderr}`));
+    }, 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`cluster exited (${code}) before listening: ${stderr}`));
+    });
+    child.stdout!.on('data', (d) => {
       out += d;
       const m = /PORT (\d+)/.exec(out);
       if (m) {
@@ -62,11 +70,10 @@ async function startCluster(mode: 'shared' | 'internal') {
       }
     });
   });
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   return {
     port,
     async stop() {
-      child.stdin.end();
+      child.stdin!.end();
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await closed;
       clearTimeout(timer);

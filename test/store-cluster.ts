@@ -3,20 +3,21 @@
  */
 import t from 'tap';
 import cluster from 'node:cluster';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ClusterStore } from '../lib/stores/cluster.js';
 import { serveClusterSessions } from '../lib/stores/cluster-primary.js';
+import { spawnTied } from './fixtures/tls.js';
 
 const script = join(__dirname, 'fixtures', 'cluster-store.ts');
 
 function runCluster(mode: string): Promise<{ result: any; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // spawnTied: the primary dies with this test process, and its workers with it.
+    const child = spawnTied(process.execPath, ['--import', 'tsx', script, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 40_000);
     child.on('error', reject);
     // 'close' waits for every holder of the pipe, workers included.

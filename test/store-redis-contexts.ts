@@ -11,7 +11,7 @@ import { RedisStore } from '../lib/stores/redis.js';
 import { startRedis, type RedisServer, runIfRedis } from './fixtures/redis.js';
 import { startCacheServer, connect, lastSession, sessionIdOf, type CacheServer } from './fixtures/server.js';
 import { contextTag } from '../lib/cache/session-id-context.js';
-import { PROTOCOLS, crossResumptions } from './fixtures/store-fleet.js';
+import { PROTOCOLS, WriteTrackingStore, crossResumptions } from './fixtures/store-fleet.js';
 
 const ATTEMPTS = 40;
 runIfRedis(t, main);
@@ -33,8 +33,15 @@ function main() {
 
   // A generous deadline: these tests are about contexts and tampering, and on a loaded
   // machine a 50 ms store deadline could turn a tampered entry into a counted timeout.
-  const server = (context: string): Promise<CacheServer> =>
-    startCacheServer({ sessionIdContext: context, tickets: 'off', storeTimeoutMs: 2000, store: new RedisStore({ client, sealKeys }) });
+  // Every store is write-tracked: `settle` waits until the sessions just made are in
+  // Redis, instead of sleeping or racing the write.
+  const stores: WriteTrackingStore[] = [];
+  const settle = () => Promise.all(stores.map((s) => s.settled()));
+  const server = (context: string): Promise<CacheServer> => {
+    const store = new WriteTrackingStore(new RedisStore({ client, sealKeys }));
+    stores.push(store);
+    return startCacheServer({ sessionIdContext: context, tickets: 'off', storeTimeoutMs: 2000, store });
+  };
 
   t.test('different contexts on one Redis: no session crosses, for TLS 1.2 ids and TLS 1.3 tickets', async (t) => {
     const shop = await server('shop-frontend');
@@ -44,7 +51,7 @@ function main() {
       await admin.close();
     });
     for (const [protocol, options] of Object.entries(PROTOCOLS)) {
-      const r = await crossResumptions([shop.port, admin.port], ATTEMPTS, options);
+      const r = await crossResumptions([shop.port, admin.port], ATTEMPTS, options, { settle });
       t.comment(`${protocol}: ${r.resumed}/${r.attempts} resumptions across contexts`);
       t.equal(r.failed, 0);
       t.equal(r.resumed, 0, `${protocol}: zero cross resumptions`);
@@ -67,11 +74,8 @@ function main() {
     const id = sessionIdOf(session).toString('hex');
     const shopKey = `tls-resumption:${contextTag('shop-frontend')}:${id}`;
     const adminKey = `tls-resumption:${contextTag('admin-backend')}:${id}`;
-    let entry: string | null = null;
-    for (let i = 0; i < 100 && entry === null; i++) {
-      entry = await client.get(shopKey);
-      if (entry === null) await new Promise((r) => setTimeout(r, 10));
-    }
+    await settle();
+    const entry = await client.get(shopKey);
     t.type(entry, 'string', 'the session is in Redis under the shop context');
     await client.set(adminKey, entry!, { PX: 60_000 });
     const second = await connect(admin.port, { ...PROTOCOLS['TLSv1.2'], session });
@@ -88,7 +92,7 @@ function main() {
       await b.close();
     });
     for (const [protocol, options] of Object.entries(PROTOCOLS)) {
-      const r = await crossResumptions([a.port, b.port], 10, options);
+      const r = await crossResumptions([a.port, b.port], 10, options, { settle });
       t.equal(r.resumed, 10, `${protocol}: same context resumes across servers`);
     }
   });

@@ -14,17 +14,48 @@ import { startRedis, type RedisServer, runIfRedis } from './fixtures/redis.js';
 
 runIfRedis(t, main);
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The breaker's cooldown in these tests; it is passed on the guard's injected clock, not waited out. */
+const COOLDOWN_MS = 200;
+
+/** Resolves once `emitter` emits 'ready' (or at once if `isReady()`); false after `maxMs`. */
+function readyEvent(emitter: { once(e: 'ready', f: () => void): unknown; off(e: 'ready', f: () => void): unknown }, isReady: () => boolean, maxMs = 10_000): Promise<boolean> {
+  if (isReady()) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      emitter.off('ready', onReady);
+      resolve(false);
+    }, maxMs);
+    emitter.once('ready', onReady);
+  });
+}
+
+/**
+ * Calls `attempt` until it reports success, at most `max` times. Between attempts,
+ * `pause`: the clock moves past the cooldown, and for a url store (whose own client
+ * this test cannot watch) a short real wait, the only one left.
+ */
+async function until(attempt: () => Promise<boolean>, pause: () => Promise<void>, max = 500): Promise<boolean> {
+  for (let i = 0; i < max; i++) {
+    if (await attempt()) return true;
+    await pause();
+  }
+  return false;
+}
 
 function main() {
   const session = randomBytes(200);
-  const clients: [string, (url: string) => Promise<{ client: unknown; close(): Promise<void> }>][] = [
+  type Connected = { client: unknown; close(): Promise<void>; ready?: () => Promise<boolean> };
+  const clients: [string, (url: string) => Promise<Connected>][] = [
     [
       'node-redis client (no error listener of its own)',
       async (url) => {
         const client = createClient({ url, socket: { reconnectStrategy: () => 100 } });
         await client.connect();
-        return { client, close: async () => client.destroy() };
+        return { client, close: async () => client.destroy(), ready: () => readyEvent(client, () => client.isReady) };
       },
     ],
     [
@@ -32,7 +63,7 @@ function main() {
       async (url) => {
         const client = new Redis(url, { retryStrategy: () => 100 });
         await new Promise<void>((resolve) => client.once('ready', () => resolve()));
-        return { client, close: async () => client.disconnect() };
+        return { client, close: async () => client.disconnect(), ready: () => readyEvent(client, () => client.status === 'ready') };
       },
     ],
     [
@@ -45,21 +76,22 @@ function main() {
     t.test(`${name}: a Redis outage becomes counted misses and recovery is automatic`, async (t) => {
       const redis: RedisServer = await startRedis();
       t.teardown(() => redis.stop());
-      const { client, close } = await connect(redis.url);
+      const { client, close, ready: clientReady } = await connect(redis.url);
       t.teardown(close);
       const store =
         typeof client === 'string'
           ? new RedisStore({ url: client, sealKeys: [randomBytes(32)] })
           : new RedisStore({ client, sealKeys: [randomBytes(32)] });
       t.teardown(() => store.close());
-      const guard = new GuardedStore(store, { timeoutMs: 50, failureThreshold: 3, cooldownMs: 200 });
+      let skew = 0;
+      const guard = new GuardedStore(store, { timeoutMs: 50, failureThreshold: 3, cooldownMs: COOLDOWN_MS, now: () => Date.now() + skew });
+      const pause = async () => {
+        skew += COOLDOWN_MS;
+        if (!clientReady) await new Promise((r) => setTimeout(r, 20));
+      };
 
       // Healthy: wait until the store answers (a url store connects in the background).
-      let ready = false;
-      for (let i = 0; i < 300 && !ready; i++) {
-        ready = (await guard.set('ctx:before', session, 60_000)) === 'ok';
-        if (!ready) await sleep(20);
-      }
+      const ready = await until(async () => (await guard.set('ctx:before', session, 60_000)) === 'ok', pause, 300);
       t.ok(ready, 'store answers before the outage');
       t.equal((await guard.get('ctx:before')).outcome, 'hit');
 
@@ -82,13 +114,11 @@ function main() {
 
       await redis.restart();
       // Recovery needs nothing from us: the client reconnects, the breaker probes.
-      let recovered = false;
-      for (let i = 0; i < 500 && !recovered; i++) {
-        if ((await guard.set('ctx:after', session, 60_000)) === 'ok') {
-          recovered = (await guard.get('ctx:after')).outcome === 'hit';
-        }
-        if (!recovered) await sleep(20);
-      }
+      if (clientReady) t.ok(await clientReady(), 'the client reconnected by itself');
+      const recovered = await until(
+        async () => (await guard.set('ctx:after', session, 60_000)) === 'ok' && (await guard.get('ctx:after')).outcome === 'hit',
+        pause,
+      );
       t.ok(recovered, 'after Redis returns, lookups hit again by themselves');
       t.equal(guard.stats().circuitOpen, false, 'circuit closed again');
       t.equal((await guard.get('ctx:before')).outcome, 'miss', 'the restarted Redis is empty (no persistence): a miss');
@@ -103,7 +133,11 @@ function main() {
     await client.connect();
     t.teardown(async () => client.destroy());
     const store = new RedisStore({ client, sealKeys: [randomBytes(32)] });
-    const guard = new GuardedStore(store, { timeoutMs: 50, failureThreshold: 3, cooldownMs: 200 });
+    let skew = 0;
+    const guard = new GuardedStore(store, { timeoutMs: 50, failureThreshold: 3, cooldownMs: COOLDOWN_MS, now: () => Date.now() + skew });
+    // Warm up first (connection, sealing code) so the 50 ms deadline measures Redis, not start-up.
+    await client.ping();
+    await store.set('ctx:warm-up', session, 60_000);
     t.equal(await guard.set('ctx:x', session, 60_000), 'ok');
 
     redis.pause();
@@ -113,11 +147,15 @@ function main() {
     t.same(new Set(during.slice(3)), new Set(['skipped']), 'then the open circuit skips the store');
 
     redis.resume();
-    let recovered = false;
-    for (let i = 0; i < 500 && !recovered; i++) {
-      recovered = (await guard.get('ctx:x')).outcome === 'hit';
-      if (!recovered) await sleep(20);
-    }
+    // The connection stayed open: once Redis has answered the commands queued while it
+    // hung, the next probe after the cooldown hits.
+    await client.ping();
+    const recovered = await until(
+      async () => (await guard.get('ctx:x')).outcome === 'hit',
+      async () => {
+        skew += COOLDOWN_MS;
+      },
+    );
     t.ok(recovered, 'resumes hitting once Redis answers again');
     t.equal(guard.stats().circuitOpen, false);
   });
