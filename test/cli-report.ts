@@ -198,3 +198,19 @@ t.test('the progress line is shown only on a terminal and erased before the repo
   line.clear();
   t.same(tty, ['\rchecking: x, connection 1 of 2\x1b[K', '\rchecking: x, connection 2 of 2\x1b[K', '\r\x1b[K']);
 });
+
+t.test('a cross-SNI probe that could not be made says so in the table and the JSON, and is never "refused"', async (t) => {
+  const reason = 'not probed: Node did not put the session on the connection under tls-resumption-check.example, so it was never offered';
+  const r = report([probe({ mechanism: 'tls1.3-ticket' })], cross({ status: 'not-probed', attempts: 0, errors: [reason] }));
+  t.match(crossSniVerdict(r.crossSni).text, /^not probed: this client could not offer a session from a\.example under tls-resumption-check\.example$/);
+  t.equal(crossSniVerdict(r.crossSni).good, false);
+  const text = renderTable(r);
+  t.match(text, /^other SNI name\s+-\s+-\s+-\s+-\s+not probed: /m);
+  t.match(text, /^other SNI name: not probed: Node did not put the session on the connection/m);
+  t.notMatch(text, /offered under/, 'no claim that sessions were offered');
+  const doc = JSON.parse(renderJson(r));
+  t.equal(doc.crossSni.status, 'not-probed');
+  t.match(doc.crossSni.verdict, /^not probed/);
+  t.same(doc.crossSni.errors, [reason]);
+  t.equal(doc.exitCode, 0, 'the probes that ran still decide the exit status');
+});

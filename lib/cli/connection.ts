@@ -24,7 +24,10 @@ export interface ConnectionSpec {
   readonly minVersion: tls.SecureVersion | undefined;
   readonly maxVersion: tls.SecureVersion | undefined;
   readonly secureOptions: number | undefined;
-  /** A session (DER, from a previous connection) to offer for resumption. */
+  /**
+   * A session to offer for resumption, in the form Node handed it out (its wrapper on
+   * Node 22.23+, 24.17+, 26.3.1+, else the DER; see lib/node/client-session.ts).
+   */
   readonly session: Buffer | undefined;
   /** Deadline for TCP connect + handshake, in milliseconds. */
   readonly timeoutMs: number;
@@ -43,6 +46,12 @@ export type ConnectionResult =
       readonly protocol: string;
       /** OpenSSL's SSL_session_reused(): the server accepted the offered session. */
       readonly resumed: boolean;
+      /**
+       * Whether Node put `spec.session` on the connection to offer it (null: none was
+       * given). false means Node dropped it before the ClientHello: a wrapped session
+       * whose name is not the connection's, or a bare DER on a verifying client.
+       */
+      readonly sessionSet: boolean | null;
       /** Client-side time from TCP connected to handshake complete, in milliseconds. */
       readonly handshakeMs: number;
       /** Time from starting the TCP connect to it completing, in milliseconds (about one round trip). */
@@ -94,6 +103,10 @@ export function openConnection(spec: ConnectionSpec): Promise<ConnectionResult> 
     let closeTimer: NodeJS.Timeout | undefined;
 
     const socket = tls.connect(options);
+    // Node sets the session synchronously in tls.connect, before any byte is sent, and
+    // getSession() returns it until the handshake replaces it; it returns nothing when
+    // Node refused to offer it (measured on 20, 22, 24 and 26).
+    const sessionSet = spec.session === undefined ? null : Buffer.isBuffer(socket.getSession());
     const deadline = setTimeout(() => {
       fail(timeoutFailure(context, spec.timeoutMs, connectedAt !== undefined));
     }, spec.timeoutMs);
@@ -118,6 +131,7 @@ export function openConnection(spec: ConnectionSpec): Promise<ConnectionResult> 
         ok: true,
         protocol,
         resumed: socket.isSessionReused(),
+        sessionSet,
         handshakeMs: Number((secureAt ?? 0n) - (connectedAt ?? started)) / 1e6,
         connectMs: Number((connectedAt ?? started) - started) / 1e6,
         sessions,

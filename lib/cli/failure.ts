@@ -121,7 +121,7 @@ export function classifyError(err: unknown, context: FailureContext): Failure {
     const detail =
       code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH'
         ? `the certificate is not valid for ${context.servername ?? where.replace(/:\d+$/, '')}`
-        : message;
+        : verifyText(message);
     return {
       kind: 'certificate',
       code,
@@ -161,6 +161,18 @@ export function timeoutFailure(context: FailureContext, timeoutMs: number, conne
       ? `${context.where} accepted the connection but sent no TLS handshake reply within ${seconds} (is this a TLS port?)`
       : `timed out after ${seconds} connecting to ${context.where}`,
   };
+}
+
+/**
+ * OpenSSL's verify-error text alone. Node 22.15+ appends advice for Node programs after
+ * a semicolon ("unable to verify the first certificate; if the root CA is installed
+ * locally, try running Node.js with --use-system-ca"); the message here gives this
+ * command's own advice instead. OpenSSL's X509_verify_cert_error_string texts hold no
+ * semicolon.
+ */
+function verifyText(message: string): string {
+  const cut = message.indexOf('; ');
+  return cut === -1 ? message : message.slice(0, cut);
 }
 
 function firstLine(text: string): string {

@@ -11,6 +11,13 @@
  *   that does not decrypt means a full handshake), so the ticket row is reported as such.
  * - Times are measured by this client from TCP connected to handshake done: they include
  *   the network and this machine's load, and are medians of a few samples, not a benchmark.
+ * - The cross-SNI probe asks the server, not Node: Node 22.23+, 24.17+ and 26.3.1+ bind a
+ *   client session to the name it was made for and never offer it under another
+ *   (CVE-2026-48934). Where the session comes in Node's wrapper, the probe wraps the same
+ *   SSL_SESSION for the other name, so the ClientHello carries the other SNI name and the
+ *   original session, exactly as `openssl s_client -sess_in ... -servername other` sends
+ *   it. It then checks that Node did put the session on the connection; where it did not
+ *   (a wrapper this tool does not know), the probe reports 'not-probed', never 'refused'.
  */
 import { constants as cryptoConstants } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
@@ -21,6 +28,7 @@ import { classifyError, type Failure } from './failure.js';
 import { judgeTickets } from './ticket-kind.js';
 import { sessionIdIssued } from './session-facts.js';
 import { formatTarget, siblingName, type Target } from './target.js';
+import { sessionIdentity, unwrapClientSession, wrapClientSession } from '../node/client-session.js';
 import type { CheckReport, CrossSniResult, MechanismId, ProbeResult } from './report.js';
 import { MECHANISM_LABELS } from './report.js';
 
@@ -206,6 +214,11 @@ async function probeMechanism(
       errors.push(connection.failure.message);
       continue;
     }
+    if (connection.sessionSet === false) {
+      // Never on the wire, so the full handshake says nothing about the server.
+      errors.push('Node did not offer the session it was given (a session form this tool does not know?)');
+      break;
+    }
     attempts++;
     if (connection.resumed) resumed++;
     record(connection);
@@ -238,7 +251,8 @@ async function probeCrossSni(
   const pairs = Math.min(settings.count, CROSS_SNI_PAIRS);
   let attempts = 0;
   let accepted = 0;
-  for (let i = 0; i < pairs; i++) {
+  let notOffered: string | undefined;
+  for (let i = 0; i < pairs && notOffered === undefined; i++) {
     onProgress({ step: 'cross-SNI', connection: i + 1, of: pairs });
     const made = await openConnection(spec);
     if (!made.ok) {
@@ -249,18 +263,50 @@ async function probeCrossSni(
       errors.push(`no session to carry over: the server sent none under ${from ?? 'no SNI'}`);
       continue;
     }
+    const carried = carryOver(made.sessions.at(-1) as Buffer, { servername: to, host: base.address });
+    if (!carried.ok) {
+      notOffered = carried.reason;
+      break;
+    }
     // The other name is made up, so the certificate cannot be checked against it; the
     // chain is still verified (unless --insecure), and no data is exchanged.
-    const offered = await openConnection({ ...spec, servername: to, checkName: false, session: made.sessions.at(-1), ticketWaitMs: 0 });
+    const offered = await openConnection({ ...spec, servername: to, checkName: false, session: carried.session, ticketWaitMs: 0 });
     if (!offered.ok) {
       errors.push(`under ${to}: ${offered.failure.message}`);
       continue;
     }
+    if (offered.sessionSet === false) {
+      // Its handshake was a full one whatever the server would have done: not evidence.
+      notOffered = `Node did not put the session on the connection under ${to}, so it was never offered`;
+      break;
+    }
     attempts++;
     if (offered.resumed) accepted++;
   }
+  if (notOffered !== undefined) {
+    errors.push(`not probed: ${notOffered}`);
+    return { status: 'not-probed', mechanism, from, to, attempts: 0, accepted: 0, errors };
+  }
   const status = accepted > 0 ? 'accepted' : attempts > 0 ? 'refused' : 'failed';
   return { status, mechanism, from, to, attempts, accepted, errors };
+}
+
+/**
+ * The session to offer under another name, in the form this Node offers: a bare DER as
+ * it is (Nodes that hand out bare DER offer it under any name); Node's wrapper re-made
+ * for the other connection's identity around the same SSL_SESSION. A session in a form
+ * this tool does not know cannot be carried over.
+ */
+function carryOver(
+  session: Buffer,
+  connection: { servername: string; host: string },
+): { ok: true; session: Buffer } | { ok: false; reason: string } {
+  const form = unwrapClientSession(session);
+  if (form.form === 'bare') return { ok: true, session };
+  if (form.form === 'malformed') return { ok: false, reason: `Node handed out a session this tool cannot read (${form.reason})` };
+  const rewrapped = wrapClientSession(form.der, sessionIdentity(connection));
+  if (rewrapped === undefined) return { ok: false, reason: 'the other name is too long to bind a session to' };
+  return { ok: true, session: rewrapped };
 }
 
 function round(ms: number): number {

@@ -51,7 +51,7 @@ export function renderTable(report: CheckReport): string {
     }
     for (const error of probe.errors) lines.push(`${label}: ${error}`);
   }
-  if (cross.mechanism !== null && cross.status !== 'not-applicable') {
+  if (cross.mechanism !== null && cross.status !== 'not-applicable' && cross.status !== 'not-probed') {
     lines.push(`other SNI name: sessions of the ${MECHANISM_LABELS[cross.mechanism]} probe, offered under ${cross.to}.`);
   }
   for (const error of cross.errors) lines.push(`other SNI name: ${error}`);

@@ -49,9 +49,11 @@ export interface CrossSniResult {
   /**
    * 'accepted': at least one session resumed under the other name; 'refused': all were
    * full handshakes; 'not-applicable': nothing resumes, so there is nothing to carry
-   * over; 'failed': no connection under the other name completed.
+   * over; 'failed': no connection under the other name completed; 'not-probed': this
+   * client could not offer the session under the other name (see `errors` for why), so
+   * nothing is known about the server.
    */
-  readonly status: 'accepted' | 'refused' | 'not-applicable' | 'failed';
+  readonly status: 'accepted' | 'refused' | 'not-applicable' | 'failed' | 'not-probed';
   /** The mechanism whose sessions were carried over. */
   readonly mechanism: MechanismId | null;
   /** The name the sessions were made under (null: no SNI, an IP target). */
@@ -150,5 +152,7 @@ export function crossSniVerdict(cross: CrossSniResult): Verdict {
       return { text: 'n/a: nothing resumes', good: false };
     case 'failed':
       return { text: `error: no connection under ${cross.to} completed`, good: false };
+    case 'not-probed':
+      return { text: `not probed: this client could not offer a session from ${from} under ${cross.to}`, good: false };
   }
 }
