@@ -164,11 +164,11 @@ export function timeoutFailure(context: FailureContext, timeoutMs: number, conne
 }
 
 /**
- * OpenSSL's verify-error text alone. Node 22.15+ appends advice for Node programs after
- * a semicolon ("unable to verify the first certificate; if the root CA is installed
- * locally, try running Node.js with --use-system-ca"); the message here gives this
- * command's own advice instead. OpenSSL's X509_verify_cert_error_string texts hold no
- * semicolon.
+ * OpenSSL's verify-error text alone. Node 24.22.3 and 26.12.1 (not 20.20.2 nor 22.23.5;
+ * measured) append advice for Node programs after a semicolon ("unable to verify the
+ * first certificate; if the root CA is installed locally, try running Node.js with
+ * --use-system-ca"); the message here gives this command's own advice instead.
+ * OpenSSL's X509_verify_cert_error_string texts hold no semicolon.
  */
 function verifyText(message: string): string {
   const cut = message.indexOf('; ');
