@@ -42,6 +42,7 @@ const registry = {
   ERR_TLS_RESUMPTION_SESSION_SERVERNAME: Error,
   // metrics
   ERR_TLS_RESUMPTION_NO_PROM_CLIENT: Error,
+  ERR_TLS_RESUMPTION_METRICS_CONFLICT: Error,
 } as const satisfies Record<string, Base>;
 
 /** All error codes this library can throw, as a readonly map of code -> code. */
