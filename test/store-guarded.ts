@@ -218,3 +218,104 @@ t.test('options are validated', async (t) => {
   t.throws(() => new GuardedStore(store, { timeout: 5 } as never), { code: 'ERR_TLS_RESUMPTION_UNKNOWN_OPTION', message: /timeout/ });
   t.throws(() => new GuardedStore({} as never), { code: 'ERR_TLS_RESUMPTION_INVALID_ARG' });
 });
+
+// ---- the deadline measures the store, not this event loop (issue 11) ----------------
+
+/**
+ * Fake: a store that answers over a real loopback socket (an echo server), as a Redis
+ * client does: the answer arrives in the kernel's socket buffer and is read only when
+ * the event loop polls.
+ */
+async function echoStore(t: { teardown(fn: () => void): void }) {
+  const net = await import('node:net');
+  const echo = net.createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+  const socket = net.connect((echo.address() as import('node:net').AddressInfo).port, '127.0.0.1');
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  t.teardown(() => {
+    socket.destroy();
+    echo.close();
+  });
+  const waiting: ((b: Buffer) => void)[] = [];
+  socket.on('data', (d: Buffer) => {
+    for (const byte of d) waiting.shift()?.(Buffer.from([byte]));
+  });
+  const store: SessionStore = {
+    get: () =>
+      new Promise<Buffer>((resolve) => {
+        waiting.push(resolve);
+        socket.write(Buffer.from([7]));
+      }),
+    set: async () => {},
+    delete: async () => true,
+  };
+  return store;
+}
+
+function blockLoop(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end);
+}
+
+t.test('an answer that arrived in time while the event loop was blocked is an answer, not a timeout', async (t) => {
+  const guard = new GuardedStore(await echoStore(t), { timeoutMs: 30, failureThreshold: 1 });
+  const pending = Promise.all(Array.from({ length: 5 }, () => guard.get('k')));
+  // The requests go out in this iteration's check phase; then the loop blocks for 4
+  // deadlines while the echo server answers at once.
+  setImmediate(() => setImmediate(() => blockLoop(120)));
+  const results = await pending;
+  t.same(results.map((r) => r.outcome), ['hit', 'hit', 'hit', 'hit', 'hit'], 'every answer counts');
+  t.match(guard.stats(), { timeouts: 0, circuitOpen: false, circuitOpened: 0 });
+  t.ok(guard.stats().lagged >= 1, `answers read after their timer fired are counted as lagged (${guard.stats().lagged})`);
+});
+
+t.test('a call made while the loop is busy gets its whole deadline after the request goes out', async (t) => {
+  const guard = new GuardedStore(await echoStore(t), { timeoutMs: 30, failureThreshold: 1 });
+  // The call is made, then this same callback keeps the loop busy past the deadline
+  // before the request is even written (as 200 handshakes in one poll phase do).
+  const outcome = guard.get('k');
+  blockLoop(80);
+  t.equal((await outcome).outcome, 'hit');
+  t.equal(guard.stats().timeouts, 0);
+});
+
+t.test('a store that really does not answer still times out and opens the circuit', async (t) => {
+  const guard = new GuardedStore(new NeverAnsweringStore(), { timeoutMs: 20, failureThreshold: 2 });
+  t.equal((await guard.get('a')).outcome, 'timeout');
+  t.equal((await guard.get('b')).outcome, 'timeout');
+  t.match(guard.stats(), { timeouts: 2, lagTimeouts: 0, circuitOpen: true, circuitOpened: 1 });
+});
+
+t.test('a timeout behind a loop blocked for more than a deadline is not held against the store', async (t) => {
+  const guard = new GuardedStore(new NeverAnsweringStore(), { timeoutMs: 20, failureThreshold: 1 });
+  const outcome = guard.get('a');
+  setImmediate(() => setImmediate(() => blockLoop(70)));
+  t.equal((await outcome).outcome, 'timeout', 'the handshake still moves on at the deadline');
+  t.match(guard.stats(), { timeouts: 1, lagTimeouts: 1, circuitOpen: false, circuitOpened: 0 });
+});
+
+t.test("a store's ready event ends the cooldown: the next call probes at once", async (t) => {
+  const listeners = new Set<() => void>();
+  let up = false;
+  const store: SessionStore = {
+    get: () => (up ? Promise.resolve(Buffer.from('v')) : Promise.reject(new Error('down'))),
+    set: async () => {},
+    delete: async () => true,
+    onReady(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  };
+  const now = 1_000_000; // the injected clock never moves: only the event can end the cooldown
+  const guard = new GuardedStore(store, { timeoutMs: 50, failureThreshold: 2, cooldownMs: 5000, now: () => now });
+  await guard.get('a');
+  await guard.get('b');
+  t.equal(guard.stats().circuitOpen, true, 'open after two errors');
+  up = true;
+  t.equal((await guard.get('c')).outcome, 'skipped', 'still skipped: the cooldown has not passed');
+  for (const l of listeners) l();
+  t.equal((await guard.get('d')).outcome, 'hit', 'after the ready event the next call probes and hits');
+  t.match(guard.stats(), { circuitOpen: false, readyProbes: 1 });
+  await guard.close();
+  t.equal(listeners.size, 0, 'close() removes the listener');
+});

@@ -111,6 +111,9 @@ export class ClusterStore implements SessionStore {
   readonly #proc: WorkerProcess;
   #nextId = 1;
   #gone = false;
+  #isReady = false;
+  #readyPromise: Promise<void> | undefined;
+  readonly #readyListeners = new Set<() => void>();
 
   /**
    * One call, in the primary: serve the workers' sessions from one bounded cache.
@@ -178,6 +181,68 @@ export class ClusterStore implements SessionStore {
 
   async delete(key: string): Promise<boolean> {
     return (await this.#request('delete', key)).result === true;
+  }
+
+  /** True once the primary has answered a call of this store (and the IPC channel is open). */
+  get isReady(): boolean {
+    return this.#isReady && !this.#gone && this.#proc.connected;
+  }
+
+  /**
+   * Resolves once the primary answers: one IPC round trip (the seal-key fetch when the
+   * store uses the cluster's key, a lookup otherwise), retried every `requestTimeoutMs`
+   * while the primary does not answer yet (it may call `ClusterStore.primary()` after
+   * forking). Rejects once the IPC channel is closed or the store is. Waiting is
+   * optional: calls made before go to the primary as usual.
+   */
+  ready(): Promise<void> {
+    if (this.isReady) return Promise.resolve();
+    this.#readyPromise ??= this.#waitReady().finally(() => {
+      this.#readyPromise = undefined;
+    });
+    return this.#readyPromise;
+  }
+
+  /**
+   * Calls `listener` when the store becomes ready (the primary answered for the first
+   * time). IPC does not reconnect: a worker whose primary is gone exits. Returns a
+   * function that removes the listener.
+   */
+  onReady(listener: () => void): () => void {
+    const wrapped = () => listener();
+    this.#readyListeners.add(wrapped);
+    return () => {
+      this.#readyListeners.delete(wrapped);
+    };
+  }
+
+  async #waitReady(): Promise<void> {
+    for (;;) {
+      if (this.isReady) return;
+      try {
+        if (this.sealed && this.#sealer === undefined) await this.#getSealer();
+        else await this.#request('get', 'tls-resumption:ready');
+        return;
+      } catch (err) {
+        if (this.#gone || !this.#proc.connected) throw err;
+        // The primary did not answer (yet): ask again, at once (the request waited its timeout).
+        if ((err as { code?: string }).code !== 'ERR_TLS_RESUMPTION_STORE_TIMEOUT') {
+          await new Promise((r) => setTimeout(r, Math.min(100, this.#timeoutMs)).unref());
+        }
+      }
+    }
+  }
+
+  #markReady(): void {
+    if (this.#isReady) return;
+    this.#isReady = true;
+    for (const l of [...this.#readyListeners]) {
+      try {
+        l();
+      } catch (err) {
+        debug('ready listener threw: %s', (err as Error)?.message);
+      }
+    }
   }
 
   /** Stops listening to IPC and rejects pending calls. The primary's cache is untouched. */
@@ -278,11 +343,13 @@ export class ClusterStore implements SessionStore {
     this.#pending.delete(reply.id);
     clearTimeout(p.timer);
     p.resolve(reply);
+    this.#markReady();
   }
 
   #primaryGone(reason: string): void {
     if (this.#gone) return;
     this.#gone = true;
+    this.#readyListeners.clear();
     unregister(this.#channel);
     debug('%s; rejecting %d pending calls (channel %s)', reason, this.#pending.size, shortId(this.#channel));
     for (const [id, p] of this.#pending) {

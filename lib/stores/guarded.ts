@@ -9,8 +9,22 @@
  *   open      --(cooldownMs elapsed, next call)-----------------> half-open (that call is the probe)
  *   half-open --(probe answers, even with a miss)---------------> closed
  *   half-open --(probe times out or errors)---------------------> open (cooldown restarts)
- * While open, and while a probe is in flight, calls resolve `skipped` at once.
+ * While open, and while a probe is in flight, calls resolve `skipped` at once. A store
+ * that reports it (re)connected (`store.onReady`) ends the cooldown at once: the next
+ * call is the probe, so recovery follows the reconnection, not the timer.
+ *
+ * The deadline measures the store, not this process's event loop:
+ * - it starts once the request is on its way: in the loop's check phase after the call,
+ *   where the Redis client (node-redis) writes what was queued in the meantime; a loop
+ *   busy with handshakes when the call is made does not eat into it;
+ * - when its timer fires, the answer is looked for first: one more poll phase reads
+ *   the sockets before the call is declared timed out, so an answer that arrived in time
+ *   but waited in the socket while the loop was busy counts as an answer (`lagged`);
+ * - a timer that fired more than a whole deadline late (the loop itself was blocked
+ *   that long) still ends the call as a timeout for the handshake, but is not counted
+ *   as a store failure by the breaker (`lagTimeouts`).
  */
+import { performance } from 'node:perf_hooks';
 import type { SessionStore } from './store.js';
 import { makeError } from '../errors.js';
 import { logger, shortId } from '../debug.js';
@@ -70,9 +84,22 @@ export interface GuardStats {
   circuitOpen: boolean;
   /** How many times the circuit has opened, counting re-opens after a failed probe. */
   circuitOpened: number;
+  /**
+   * Answers found only after their deadline timer had fired, in the poll phase the
+   * guard waits for before declaring a timeout: they arrived while the event loop was
+   * busy, and count as answers.
+   */
+  lagged: number;
+  /**
+   * Timeouts whose timer fired more than a whole deadline late (the event loop was
+   * blocked): counted in `timeouts`, but not as store failures by the breaker.
+   */
+  lagTimeouts: number;
+  /** Times the store reported it (re)connected while the circuit was open, ending the cooldown. */
+  readyProbes: number;
 }
 
-type Settled<T> = { kind: 'ok'; value: T } | { kind: 'timeout' } | { kind: 'error'; err: unknown };
+type Settled<T> = { kind: 'ok'; value: T } | { kind: 'timeout'; lag: boolean } | { kind: 'error'; err: unknown };
 
 const OPTION_NAMES = new Set(['timeoutMs', 'writeTimeoutMs', 'failureThreshold', 'cooldownMs', 'now', 'onCircuitChange']);
 
@@ -122,7 +149,11 @@ export class GuardedStore {
     skipped: 0,
     writes: 0,
     circuitOpened: 0,
+    lagged: 0,
+    lagTimeouts: 0,
+    readyProbes: 0,
   };
+  #unsubscribeReady: (() => void) | undefined;
 
   constructor(store: SessionStore, options: GuardOptions = {}) {
     if (store === null || typeof store !== 'object' || typeof store.get !== 'function' || typeof store.set !== 'function' || typeof store.delete !== 'function') {
@@ -147,6 +178,21 @@ export class GuardedStore {
     this.#cooldownMs = positive(options, 'cooldownMs', GUARD_DEFAULTS.cooldownMs);
     this.#now = options.now ?? Date.now;
     this.#onChange = options.onCircuitChange;
+    if (typeof store.onReady === 'function') {
+      // Held weakly: a guard dropped with its cache does not stay alive through the store.
+      const self = new WeakRef(this);
+      let unsubscribe: (() => void) | undefined;
+      try {
+        unsubscribe = store.onReady(() => {
+          const guard = self.deref();
+          if (guard === undefined) unsubscribe?.();
+          else guard.#storeReady();
+        });
+        this.#unsubscribeReady = typeof unsubscribe === 'function' ? unsubscribe : undefined;
+      } catch (err) {
+        debug('store.onReady threw: %s', describe(err));
+      }
+    }
   }
 
   /** Looks `key` up; resolves within the deadline, never rejects. */
@@ -158,7 +204,7 @@ export class GuardedStore {
     }
     const r = await this.#call(() => this.store.get(key), this.#timeoutMs);
     if (r.kind === 'timeout') {
-      this.#failed(probe, 'timeout');
+      this.#failed(probe, 'timeout', r.lag);
       debug('get %s: timeout after %d ms', shortId(key), this.#timeoutMs);
       return { outcome: 'timeout' };
     }
@@ -208,6 +254,8 @@ export class GuardedStore {
 
   /** Closes the inner store if it has `close`; never rejects. */
   async close(): Promise<void> {
+    this.#unsubscribeReady?.();
+    this.#unsubscribeReady = undefined;
     try {
       await this.store.close?.();
     } catch (err) {
@@ -227,31 +275,43 @@ export class GuardedStore {
       this.#stats.writes++;
       return 'ok';
     }
-    this.#failed(probe, r.kind);
+    this.#failed(probe, r.kind, r.kind === 'timeout' && r.lag);
     debug('%s %s: %s', op, shortId(key), r.kind === 'error' ? describe(r.err) : 'timeout');
     return r.kind;
   }
 
   /**
    * Runs `fn` against a deadline. A synchronous throw, a rejection and a thenable that
-   * never settles all end here.
+   * never settles all end here. The deadline starts in the check phase after the call
+   * (the request is written by then) and, when its timer fires, waits one more poll
+   * phase for an answer already in the socket (see the file comment).
    */
   #call<T>(fn: () => Promise<T>, ms: number): Promise<Settled<T>> {
     return new Promise((resolve) => {
       let settled = false;
-      const timer = setTimeout(() => {
-        if (settled) return;
-        settled = true;
-        resolve({ kind: 'timeout' });
-      }, ms);
-      // Not unref'd: a caller awaiting the outcome must get it even when nothing else
-      // keeps the event loop alive; the timer holds the process for `ms` at most.
+      let timer: NodeJS.Timeout | undefined;
+      let expired = false;
       const finish = (r: Settled<T>) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        if (timer !== undefined) clearTimeout(timer);
+        if (expired && r.kind !== 'timeout') this.#stats.lagged++;
         resolve(r);
       };
+      // Not unref'd: a caller awaiting the outcome must get it even when nothing else
+      // keeps the event loop alive; the timers hold the process for `ms` at most.
+      setImmediate(() => {
+        if (settled) return;
+        const due = performance.now() + ms;
+        timer = setTimeout(() => {
+          timer = undefined;
+          if (settled) return;
+          expired = true;
+          const late = performance.now() - due;
+          // Answers that came in while the loop was busy are read in this poll phase.
+          setImmediate(() => finish({ kind: 'timeout', lag: late > ms }));
+        }, ms);
+      });
       let pending: Promise<T>;
       try {
         pending = Promise.resolve(fn());
@@ -293,9 +353,16 @@ export class GuardedStore {
     // A straggler admitted before the circuit opened says nothing about now.
   }
 
-  #failed(probe: boolean, kind: 'timeout' | 'error'): void {
+  #failed(probe: boolean, kind: 'timeout' | 'error', lag = false): void {
     if (kind === 'timeout') this.#stats.timeouts++;
     else this.#stats.errors++;
+    if (lag) {
+      // The loop, not the store, was stuck for longer than the deadline: no verdict.
+      this.#stats.lagTimeouts++;
+      if (probe) this.#state = 'open'; // the next call after the cooldown probes again
+      debug('timeout while the event loop was blocked for over %d ms: not counted against the store', this.#timeoutMs);
+      return;
+    }
     if (probe) {
       this.#open('the probe failed');
       return;
@@ -303,6 +370,17 @@ export class GuardedStore {
     if (this.#state !== 'closed') return;
     this.#consecutiveFailures++;
     if (this.#consecutiveFailures >= this.#threshold) this.#open(`${this.#consecutiveFailures} consecutive failures`);
+  }
+
+  /** The store says it (re)connected: end the cooldown, so the next call probes it. */
+  #storeReady(): void {
+    if (this.#state === 'open') {
+      this.#openedAt = Number.NEGATIVE_INFINITY;
+      this.#stats.readyProbes++;
+      debug('the store reconnected: the next call probes it');
+    } else if (this.#state === 'closed') {
+      this.#consecutiveFailures = 0;
+    }
   }
 
   #open(reason: string): void {

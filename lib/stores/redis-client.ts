@@ -10,6 +10,8 @@
  *   otherwise they fail at once with ERR_TLS_RESUMPTION_STORE_UNAVAILABLE. A client's
  *   offline queue would otherwise grow by one command per handshake during an outage.
  *   A client that is still connecting therefore misses for its first few handshakes.
+ * - Readiness: `isReady()` and the client's 'ready' events (`onReady`), which node-redis
+ *   and ioredis emit on the first connection and on every reconnection.
  * - Values are written as base64 text: node-redis returns strings unless each call
  *   asks for Buffers in a version-specific way, and base64 keeps entries identical
  *   whichever client a host uses.
@@ -30,6 +32,38 @@ export interface RedisCommands {
   del(key: string): Promise<number>;
   /** Disconnects the client at once (pending commands fail). */
   disconnect(): Promise<void>;
+  /** True while the client accepts commands. */
+  isReady(): boolean;
+  /**
+   * Calls `listener` on each 'ready' event of the client (first connection and every
+   * reconnection). Returns the function that removes it. A client without events
+   * never calls it.
+   */
+  onReady(listener: () => void): () => void;
+}
+
+/** The longest wait between two reconnection attempts of a client the store creates itself. */
+export const MAX_RECONNECT_DELAY_MS = 500;
+
+/** Reconnection backoff of clients made from a url: 50 ms doubling, at most MAX_RECONNECT_DELAY_MS. */
+export function reconnectDelay(retries: number): number {
+  return Math.min(50 * 2 ** Math.min(retries, 10), MAX_RECONNECT_DELAY_MS);
+}
+
+function readyEvents(c: Record<string, unknown>): (listener: () => void) => () => void {
+  const emitter = c as Partial<NodeJS.EventEmitter>;
+  return (listener) => {
+    if (typeof emitter.on !== 'function' || typeof emitter.off !== 'function') return () => {};
+    const safe = () => {
+      try {
+        listener();
+      } catch (err) {
+        debug('ready listener threw: %s', (err as Error)?.message);
+      }
+    };
+    emitter.on('ready', safe);
+    return () => emitter.off!('ready', safe);
+  };
 }
 
 type AnyClient = Record<string, unknown> & {
@@ -95,6 +129,8 @@ export function adaptRedisClient(client: unknown): RedisCommands {
       async disconnect() {
         (c.disconnect as () => void)();
       },
+      isReady: ready,
+      onReady: readyEvents(c),
     };
   }
   if (isNodeRedis(c)) {
@@ -123,6 +159,8 @@ export function adaptRedisClient(client: unknown): RedisCommands {
         const destroy = (c.destroy ?? c.disconnect) as (() => unknown) | undefined;
         await destroy?.call(c);
       },
+      isReady: ready,
+      onReady: readyEvents(c),
     };
   }
   throw makeError(
@@ -159,7 +197,9 @@ export async function connectRedisUrl(url: string): Promise<RedisCommands> {
     const client = createClient({
       url,
       disableOfflineQueue: true,
-      socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000) },
+      // A short backoff: once Redis accepts connections again the store is back within
+      // MAX_RECONNECT_DELAY_MS (an attempt against a refused port costs next to nothing).
+      socket: { reconnectStrategy: reconnectDelay },
     });
     (client as unknown as NodeJS.EventEmitter).on('error', (err: Error) => debug('redis client error: %s', err.message));
     (client.connect as () => Promise<unknown>)().catch((err: Error) => debug('redis connect: %s', err.message));
@@ -168,7 +208,7 @@ export async function connectRedisUrl(url: string): Promise<RedisCommands> {
   const ioredis = await load('ioredis');
   const Redis = (ioredis?.default ?? ioredis?.Redis) as (new (url: string, o: unknown) => AnyClient) | undefined;
   if (typeof Redis === 'function') {
-    const client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    const client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: (times: number) => reconnectDelay(times - 1) });
     (client as unknown as NodeJS.EventEmitter).on('error', (err: Error) => debug('ioredis client error: %s', err.message));
     return adaptRedisClient(client);
   }

@@ -72,6 +72,9 @@ export class RedisStore implements SessionStore {
   readonly #owned: boolean;
   #ready: RedisCommands | undefined;
   #closed = false;
+  readonly #readyListeners = new Set<() => void>();
+  #waiters: { resolve(): void; reject(err: Error): void }[] = [];
+  #unsubscribe: (() => void) | undefined;
 
   constructor(options: RedisStoreOptions) {
     if (options === null || typeof options !== 'object') {
@@ -115,12 +118,19 @@ export class RedisStore implements SessionStore {
       this.#ready = commands;
       this.#commands = Promise.resolve(commands);
       this.#owned = false;
+      this.#unsubscribe = commands.onReady(() => this.#emitReady());
     } else {
       this.#commands = connectRedisUrl(url!);
       this.#commands.then(
         (c) => {
           this.#ready = c;
-          if (this.#closed) c.disconnect().catch(() => {});
+          if (this.#closed) {
+            c.disconnect().catch(() => {});
+            return;
+          }
+          this.#unsubscribe = c.onReady(() => this.#emitReady());
+          // Connected before the listener was there: the event is gone, say it now.
+          if (c.isReady()) this.#emitReady();
         },
         (err: Error) => debug('cannot create a client for the url: %s', err.message),
       );
@@ -160,11 +170,78 @@ export class RedisStore implements SessionStore {
     return (await this.#client()).setIfAbsent(redisKey, this.#encode(redisKey, value), ms);
   }
 
+  /** True while the Redis client accepts commands. */
+  get isReady(): boolean {
+    return !this.#closed && this.#ready !== undefined && this.#ready.isReady();
+  }
+
+  /**
+   * Resolves once the client accepts commands: at once for a connected client, after
+   * the first connection for `{ url }` or a client still connecting. Rejects when the
+   * store is closed first, or when `{ url }` finds no client library
+   * (ERR_TLS_RESUMPTION_NO_REDIS_CLIENT). Waiting is optional: meanwhile every call
+   * fails at once (a counted miss), and the cache and the ticket ring catch up by
+   * themselves on the client's 'ready' event.
+   */
+  ready(): Promise<void> {
+    if (this.#closed) return Promise.reject(makeError('ERR_TLS_RESUMPTION_STORE_UNAVAILABLE', 'the RedisStore is closed'));
+    if (this.isReady) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      // A url store: report a missing client library; a client that is already up by
+      // the time it exists was ready before our listener: settle now.
+      this.#commands.then(
+        () => {
+          if (this.isReady) this.#settleWaiters();
+        },
+        (err: Error) => this.#settleWaiters(err),
+      );
+    });
+  }
+
+  /**
+   * Calls `listener` each time the client becomes ready: its first connection and every
+   * reconnection after an outage. Returns a function that removes the listener.
+   */
+  onReady(listener: () => void): () => void {
+    const wrapped = () => listener();
+    this.#readyListeners.add(wrapped);
+    return () => {
+      this.#readyListeners.delete(wrapped);
+    };
+  }
+
   /** Disconnects the client this store created from `url`; a client passed in is left alone. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.#readyListeners.clear();
+    this.#settleWaiters(makeError('ERR_TLS_RESUMPTION_STORE_UNAVAILABLE', 'the RedisStore was closed before it was ready'));
     if (this.#owned && this.#ready) await this.#ready.disconnect();
+  }
+
+  #settleWaiters(err?: Error): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) {
+      if (err) w.reject(err);
+      else w.resolve();
+    }
+  }
+
+  #emitReady(): void {
+    if (this.#closed || !this.isReady) return;
+    debug('client ready');
+    this.#settleWaiters();
+    for (const l of [...this.#readyListeners]) {
+      try {
+        l();
+      } catch (err) {
+        debug('ready listener threw: %s', (err as Error)?.message);
+      }
+    }
   }
 
   #encode(redisKey: string, value: Buffer): string {

@@ -30,6 +30,10 @@ export class SealedStore implements SessionStore {
   readonly #sealer: SessionSealer;
   /** Set-if-absent (sealed), present only when the inner store has `add`. */
   readonly add?: (key: string, value: Buffer, ttlMs: number) => Promise<boolean>;
+  /** The inner store's readiness, present only when the inner store has it. */
+  readonly ready?: () => Promise<void>;
+  /** The inner store's ready events, present only when the inner store has them. */
+  readonly onReady?: (listener: () => void) => () => void;
 
   constructor(inner: SessionStore, options: SealedStoreOptions) {
     this.#inner = inner;
@@ -37,6 +41,8 @@ export class SealedStore implements SessionStore {
     if (typeof inner.add === 'function') {
       this.add = async (key, value, ttlMs) => inner.add!(key, this.#sealer.seal(key, value), ttlMs);
     }
+    if (typeof inner.ready === 'function') this.ready = () => inner.ready!();
+    if (typeof inner.onReady === 'function') this.onReady = (listener) => inner.onReady!(listener);
   }
 
   async get(key: string): Promise<Buffer | undefined> {

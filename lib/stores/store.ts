@@ -26,6 +26,21 @@ export interface SessionStore {
    * Used to elect one writer (ticket key rotation). Redis: SET NX PX.
    */
   add?(key: string, value: Buffer, ttlMs: number): Promise<boolean>;
+  /**
+   * Optional: resolves once the store can serve calls (its client connected, the
+   * cluster primary answered). Nobody has to wait for it: until then calls fail fast
+   * and the cache counts them as misses. Resolves at once when already ready; rejects
+   * only when the store can never become ready (closed, no client library).
+   */
+  ready?(): Promise<void>;
+  /**
+   * Optional: calls `listener` each time the store becomes ready, the first connection
+   * and every reconnection after an outage included. Returns a function that removes
+   * the listener. The cache's guard uses it to probe a store at once when it comes back
+   * instead of waiting out its cooldown; the ticket ring uses it to fetch shared keys.
+   * A listener must not throw.
+   */
+  onReady?(listener: () => void): () => void;
   /** Optional: releases connections the store opened itself. */
   close?(): Promise<void>;
   /**
