@@ -294,7 +294,7 @@ t.test('a timeout behind a loop blocked for more than a deadline is not held aga
   t.match(guard.stats(), { timeouts: 1, lagTimeouts: 1, circuitOpen: false, circuitOpened: 0 });
 });
 
-t.test("a store's ready event ends the cooldown: the next call probes at once", async (t) => {
+t.test("a store's ready event closes the circuit at once, without waiting out the cooldown", async (t) => {
   const listeners = new Set<() => void>();
   let up = false;
   const store: SessionStore = {
@@ -314,8 +314,14 @@ t.test("a store's ready event ends the cooldown: the next call probes at once", 
   up = true;
   t.equal((await guard.get('c')).outcome, 'skipped', 'still skipped: the cooldown has not passed');
   for (const l of listeners) l();
-  t.equal((await guard.get('d')).outcome, 'hit', 'after the ready event the next call probes and hits');
-  t.match(guard.stats(), { circuitOpen: false, readyProbes: 1 });
+  t.equal(guard.stats().circuitOpen, false, 'closed by the ready event');
+  const [d, e] = await Promise.all([guard.get('d'), guard.get('e')]);
+  t.same([d.outcome, e.outcome], ['hit', 'hit'], 'concurrent calls all go to the store again (no single probe)');
+  t.match(guard.stats(), { circuitOpen: false, readyCloses: 1 });
+  up = false;
+  await guard.get('f');
+  await guard.get('g');
+  t.equal(guard.stats().circuitOpen, true, 'a store still failing after its ready event opens the circuit again');
   await guard.close();
   t.equal(listeners.size, 0, 'close() removes the listener');
 });

@@ -10,8 +10,9 @@
  *   half-open --(probe answers, even with a miss)---------------> closed
  *   half-open --(probe times out or errors)---------------------> open (cooldown restarts)
  * While open, and while a probe is in flight, calls resolve `skipped` at once. A store
- * that reports it (re)connected (`store.onReady`) ends the cooldown at once: the next
- * call is the probe, so recovery follows the reconnection, not the timer.
+ * that reports it (re)connected (`store.onReady`: the Redis client's 'ready' event)
+ * closes the circuit at once, so recovery follows the reconnection, not the timer; if
+ * the store still fails, `failureThreshold` more failures open it again.
  *
  * The deadline measures the store, not this process's event loop:
  * - it starts once the request is on its way: in the loop's check phase after the call,
@@ -95,8 +96,8 @@ export interface GuardStats {
    * blocked): counted in `timeouts`, but not as store failures by the breaker.
    */
   lagTimeouts: number;
-  /** Times the store reported it (re)connected while the circuit was open, ending the cooldown. */
-  readyProbes: number;
+  /** Times the store reported it (re)connected while the circuit was open, which closed it. */
+  readyCloses: number;
 }
 
 type Settled<T> = { kind: 'ok'; value: T } | { kind: 'timeout'; lag: boolean } | { kind: 'error'; err: unknown };
@@ -151,7 +152,7 @@ export class GuardedStore {
     circuitOpened: 0,
     lagged: 0,
     lagTimeouts: 0,
-    readyProbes: 0,
+    readyCloses: 0,
   };
   #unsubscribeReady: (() => void) | undefined;
 
@@ -342,7 +343,7 @@ export class GuardedStore {
 
   /** The store answered (hit, miss, or a bad entry): it is alive. */
   #answered(probe: boolean): void {
-    if (probe) {
+    if (probe && this.#state === 'half-open') {
       this.#state = 'closed';
       this.#consecutiveFailures = 0;
       debug('circuit closed: the store answered the probe');
@@ -356,6 +357,8 @@ export class GuardedStore {
   #failed(probe: boolean, kind: 'timeout' | 'error', lag = false): void {
     if (kind === 'timeout') this.#stats.timeouts++;
     else this.#stats.errors++;
+    // A probe overtaken by a ready event (the circuit closed meanwhile) is a straggler.
+    probe = probe && this.#state === 'half-open';
     if (lag) {
       // The loop, not the store, was stuck for longer than the deadline: no verdict.
       this.#stats.lagTimeouts++;
@@ -372,15 +375,14 @@ export class GuardedStore {
     if (this.#consecutiveFailures >= this.#threshold) this.#open(`${this.#consecutiveFailures} consecutive failures`);
   }
 
-  /** The store says it (re)connected: end the cooldown, so the next call probes it. */
+  /** The store says it (re)connected: close the circuit now rather than after the cooldown. */
   #storeReady(): void {
-    if (this.#state === 'open') {
-      this.#openedAt = Number.NEGATIVE_INFINITY;
-      this.#stats.readyProbes++;
-      debug('the store reconnected: the next call probes it');
-    } else if (this.#state === 'closed') {
-      this.#consecutiveFailures = 0;
-    }
+    this.#consecutiveFailures = 0;
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#stats.readyCloses++;
+    debug('circuit closed: the store reports it reconnected');
+    this.#notify(false);
   }
 
   #open(reason: string): void {
