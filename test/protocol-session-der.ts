@@ -450,6 +450,7 @@ function expectedFacts(s: SessionSpec): SessionFacts {
     time: s.time ?? 0,
     timeout: s.timeout ?? 0,
     hasPeerCert: s.peer !== undefined,
+    peerCert: s.peer,
     sidCtx: s.sidCtx ?? Buffer.alloc(0),
     verifyResult: s.verifyResult ?? 0,
     hostname: s.hostname,

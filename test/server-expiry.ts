@@ -53,8 +53,12 @@ t.test("the cache's timeout: a session resumes until creation time + timeout, ne
 });
 
 t.test("a session's own shorter timeout (made by another server) wins over the cache's timeout", async (t) => {
-  // Server A, a plain Node server, makes sessions with a 30 s lifetime.
-  const a = await startPlainServer({ sessionIdContext: CTX, sessionTimeout: 30, secureOptions: SSL_OP_NO_TICKET });
+  const clock = manualClock();
+  const b = await startCacheServer({ sessionIdContext: CTX, timeout: 300, tickets: 'off', now: clock.now });
+  t.teardown(() => b.close());
+  // Server A, a plain Node server under B's effective context (the same trust settings),
+  // makes sessions with a 30 s lifetime.
+  const a = await startPlainServer({ sessionIdContext: b.cache.getEffectiveSessionIdContext(), sessionTimeout: 30, secureOptions: SSL_OP_NO_TICKET });
   t.teardown(() => a.close());
   const captured = captureNewSessions(a.server);
   const session = lastSession(await connect(a.port, client));
@@ -62,9 +66,6 @@ t.test("a session's own shorter timeout (made by another server) wins over the c
   const { time, timeout } = sessionTimes(der);
   t.equal(timeout, 30);
 
-  const clock = manualClock();
-  const b = await startCacheServer({ sessionIdContext: CTX, timeout: 300, tickets: 'off', now: clock.now });
-  t.teardown(() => b.close());
   t.equal(b.cache.add(id, der), true);
   clock.set(time * 1000 + 30_000 - 1);
   t.equal((await connect(b.port, { ...client, session })).resumed, true, 'alive until its own time + timeout');
@@ -74,8 +75,11 @@ t.test("a session's own shorter timeout (made by another server) wins over the c
 });
 
 t.test("a session's own longer timeout is capped by the cache's timeout", async (t) => {
+  const clock = manualClock();
+  const b = await startCacheServer({ sessionIdContext: CTX, timeout: 60, tickets: 'off', now: clock.now });
+  t.teardown(() => b.close());
   // Node's own default session timeout (no sessionTimeout option) is far longer than 60 s.
-  const a = await startPlainServer({ sessionIdContext: CTX, secureOptions: SSL_OP_NO_TICKET });
+  const a = await startPlainServer({ sessionIdContext: b.cache.getEffectiveSessionIdContext(), secureOptions: SSL_OP_NO_TICKET });
   t.teardown(() => a.close());
   const captured = captureNewSessions(a.server);
   const session = lastSession(await connect(a.port, client));
@@ -83,9 +87,6 @@ t.test("a session's own longer timeout is capped by the cache's timeout", async 
   const { time, timeout } = sessionTimes(der);
   t.ok(timeout > 60, `the session's own timeout is ${timeout} s`);
 
-  const clock = manualClock();
-  const b = await startCacheServer({ sessionIdContext: CTX, timeout: 60, tickets: 'off', now: clock.now });
-  t.teardown(() => b.close());
   t.equal(b.cache.add(id, der), true);
   clock.set(time * 1000 + 60_000 - 1);
   t.equal((await connect(b.port, { ...client, session })).resumed, true);
@@ -100,13 +101,13 @@ t.test("a session's own longer timeout is capped by the cache's timeout", async 
  * sessions (300 s) stay alive. Returns one client session of the expired ones.
  */
 async function serverWithExpiredSessions(t: Test, mode: number, k: number) {
-  const a = await startPlainServer({ sessionIdContext: CTX, sessionTimeout: 30, secureOptions: SSL_OP_NO_TICKET });
-  t.teardown(() => a.close());
-  const captured = captureNewSessions(a.server);
-  const results = await fullHandshakes(a.port, k, client);
   const clock = manualClock();
   const b = await startCacheServer({ sessionIdContext: CTX, mode, timeout: 300, tickets: 'off', now: clock.now });
   t.teardown(() => b.close());
+  const a = await startPlainServer({ sessionIdContext: b.cache.getEffectiveSessionIdContext(), sessionTimeout: 30, secureOptions: SSL_OP_NO_TICKET });
+  t.teardown(() => a.close());
+  const captured = captureNewSessions(a.server);
+  const results = await fullHandshakes(a.port, k, client);
   for (const { id, der } of captured) b.cache.add(id, der);
   const latest = Math.max(...captured.map(({ der }) => sessionTimes(der).time));
   clock.set(latest * 1000 + 30_000); // every added session has expired; B's own live 300 s

@@ -100,8 +100,7 @@ t.test("a session imported with add() from a server with another context is refu
   const a = await served(t, { sessionIdContext: 'app-a' });
   const session = await newSession(a.port, TLS12_IDS);
   const { id, der } = a.made.at(-1)!;
-  t.ok(madeUnder(der, 'app-a'), 'the DER carries app-a');
-  t.notOk(madeUnder(der, 'app-b'), 'and not app-b');
+  t.ok(madeUnder(der, a.cache.getEffectiveSessionIdContext()), 'the DER carries app-a (bound to its trust settings)');
 
   const b = await served(t, { sessionIdContext: 'app-b' });
   t.equal(b.cache.add(id, der), true, 'added to app-b');
@@ -139,8 +138,9 @@ t.test('capabilities() reports how this Node stores the context, as the sessions
   t.match(cache.capabilities().sessionIdContext, { status: 'working', detail: /no session made yet/ }, 'before any session');
   await newSession(port, TLS12_IDS, 'a.example');
   const der = made.at(-1)!.der;
-  const literal = sidCtxOf(der)?.equals(Buffer.from('report')) === true;
-  const bound = sidCtxOf(der)?.equals(sidCtxFormsOf('report', 'a.example')[1]!) === true;
+  const effective = cache.getEffectiveSessionIdContext();
+  const literal = sidCtxOf(der)?.equals(Buffer.from(effective)) === true;
+  const bound = sidCtxOf(der)?.equals(sidCtxFormsOf(effective, 'a.example')[1]!) === true;
   t.ok(literal !== bound, 'the session carries exactly one of the two forms');
   const report = cache.capabilities().sessionIdContext;
   t.equal(report.status, 'working');
@@ -192,7 +192,7 @@ t.test('the context survives server.setSecureContext() (certificate renewal)', a
 
     const madeBefore = made.length;
     const after = await newSession(port, clientOptions);
-    t.ok(madeUnder(made[madeBefore]!.der, 'renewal'), `${protocolName}: sessions made after the renewal carry the context`);
+    t.ok(madeUnder(made[madeBefore]!.der, cache.getEffectiveSessionIdContext()), `${protocolName}: sessions made after the renewal carry the context`);
     t.equal((await talk(port, { ...clientOptions, session: after })).resumed, true, `${protocolName}: and resume`);
     t.equal(cache.stats().internalHits, 2, `${protocolName}: both served by the cache (tickets stay stateful)`);
     t.equal(cache.getSessionIdContext(), 'renewal');
@@ -215,13 +215,16 @@ t.test('setSessionIdContext reaches SNI contexts too', async (t) => {
     const session = await newSession(port, TLS12_IDS, name);
     t.equal((await talk(port, { ...TLS12_IDS, servername: name, session })).resumed, true, `${name}: resumes`);
   }
+  const effectiveOne = cache.getEffectiveSessionIdContext();
   cache.setSessionIdContext('two');
+  const effectiveTwo = cache.getEffectiveSessionIdContext();
+  t.not(effectiveTwo, effectiveOne, 'the effective context follows the configured one');
   const made: Buffer[] = [];
   server.on('newSession', (_id: Buffer, der: Buffer) => made.push(der));
   for (const name of ['a.example', 'b.example']) {
     const session = await newSession(port, TLS12_IDS, name);
-    t.ok(madeUnder(made.at(-1)!, 'two', name), `${name}: new sessions carry the new context`);
-    t.notOk(madeUnder(made.at(-1)!, 'one', name), `${name}: not the old one`);
+    t.ok(madeUnder(made.at(-1)!, effectiveTwo, name), `${name}: new sessions carry the new context`);
+    t.notOk(madeUnder(made.at(-1)!, effectiveOne, name), `${name}: not the old one`);
     t.equal((await talk(port, { ...TLS12_IDS, servername: name, session })).resumed, true, `${name}: and resume`);
   }
 });

@@ -18,4 +18,15 @@ export interface CachedSession {
   readonly protocolVersion: number;
   /** When the session stops being resumable, in ms since the epoch. */
   readonly expiresAtMs: number;
+  /**
+   * When the authentication behind it is too old to restore, in ms since the epoch: the
+   * full handshake's time plus the cache's timeout, inherited along a chain of TLS 1.3
+   * resumptions (each issues a fresh ticket with a fresh lifetime; RFC 8446 §4.6.1
+   * lets a server bound the chain).
+   */
+  readonly authExpiresAtMs: number;
+  /** The trust settings' fingerprint it was made under; undefined when not known (add()). */
+  readonly trust: string | undefined;
+  /** The peer certificate's validity window, in ms since the epoch, when it carries one. */
+  readonly peerCertValidity: { readonly notBeforeMs: number; readonly notAfterMs: number } | undefined;
 }

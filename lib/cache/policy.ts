@@ -21,6 +21,7 @@ import {
 } from '../constants.js';
 import { logger, shortId } from '../debug.js';
 import { makeError } from '../errors.js';
+import { X509Certificate } from 'node:crypto';
 import { parseSessionDer } from '../protocol/session-der.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { GuardedStore } from '../stores/guarded.js';
@@ -37,7 +38,12 @@ const TLS1_3_VERSION = 0x0304;
 
 export interface PolicyConfig {
   mode: number;
+  /** The context as configured (names the store namespace). */
   sessionIdContext: string;
+  /** The context set on OpenSSL: the configured one bound to the trust settings. */
+  effectiveSessionIdContext: string;
+  /** The fingerprint of the server's trust settings (lib/node/trust-settings.ts). */
+  trust: string;
   /** Builds the check that recognises sessions of a context (Node may bind them to SNI names). */
   sidCtxCheck: (ctx: string) => SessionIdContextCheck;
   /** Told how each new session's context was derived; undefined: in no way the check knows. */
@@ -61,8 +67,32 @@ export interface LookupRequest {
   protocolVersion: number | undefined;
 }
 
-/** `der` to resume, or null and why not. */
-export type LookupCallback = (der: Buffer | null, reason?: MissReason) => void;
+/** `der` to resume (and the session it came from), or null and why not. */
+export type LookupCallback = (der: Buffer | null, reason?: MissReason, session?: CachedSession) => void;
+
+/** What the wiring knows of a new session beyond its DER. */
+export interface NewSessionFacts {
+  /** The SNI name of its connection: a name, undefined (none sent), null (unknown). */
+  serverName: string | undefined | null;
+  /** When the connection resumed a session this cache served: that chain's full-handshake time, ms. */
+  authTimeMs: number | undefined;
+}
+
+/**
+ * A client certificate's validity window; one that cannot be read as X.509 is treated
+ * as never valid, so its session is not resumed (a full handshake verifies it anew).
+ */
+function certificateValidity(der: Buffer): { notBeforeMs: number; notAfterMs: number } {
+  try {
+    const cert = new X509Certificate(der);
+    const notBeforeMs = Date.parse(cert.validFrom);
+    const notAfterMs = Date.parse(cert.validTo);
+    if (Number.isFinite(notBeforeMs) && Number.isFinite(notAfterMs)) return { notBeforeMs, notAfterMs };
+  } catch {
+    // fall through
+  }
+  return { notBeforeMs: Infinity, notAfterMs: -Infinity };
+}
 
 /** Calls `fn` at most once, whatever happens after. */
 function once<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
@@ -77,6 +107,7 @@ function once<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => vo
 export class SessionCachePolicy {
   #mode: number;
   #sidCtx: string;
+  #trust: string;
   #sidCtxMatch: SessionIdContextCheck;
   readonly #sidCtxCheck: (ctx: string) => SessionIdContextCheck;
   readonly #onSidCtxObserved: ((derivation: string | undefined) => void) | undefined;
@@ -95,8 +126,9 @@ export class SessionCachePolicy {
   constructor(config: PolicyConfig) {
     this.#mode = config.mode;
     this.#sidCtx = config.sessionIdContext;
+    this.#trust = config.trust;
     this.#sidCtxCheck = config.sidCtxCheck;
-    this.#sidCtxMatch = config.sidCtxCheck(config.sessionIdContext);
+    this.#sidCtxMatch = config.sidCtxCheck(config.effectiveSessionIdContext);
     this.#onSidCtxObserved = config.onSidCtxObserved;
     this.#ctxTag = contextTag(config.sessionIdContext);
     this.#timeoutMs = config.timeout * 1000;
@@ -117,10 +149,15 @@ export class SessionCachePolicy {
   get sessionIdContext(): string {
     return this.#sidCtx;
   }
-  set sessionIdContext(ctx: string) {
-    this.#sidCtx = ctx;
-    this.#sidCtxMatch = this.#sidCtxCheck(ctx);
-    this.#ctxTag = contextTag(ctx);
+  /**
+   * The contexts in force from the next lookup on: the configured one, the one set on
+   * OpenSSL, and the trust fingerprint bound into it.
+   */
+  setContexts(configured: string, effective: string, trust: string): void {
+    this.#sidCtx = configured;
+    this.#trust = trust;
+    this.#sidCtxMatch = this.#sidCtxCheck(effective);
+    this.#ctxTag = contextTag(configured);
   }
   set statefulTls13(value: boolean) {
     this.#statefulTls13 = value;
@@ -140,10 +177,10 @@ export class SessionCachePolicy {
    * Node's `newSession(id, der, done)`: cache the session by mode. `done` is called
    * exactly once: at once, or after the external write when waitForStoreWrites.
    */
-  onNewSession(wireId: Buffer, der: Buffer, serverName: string | undefined | null, done: () => void): void {
+  onNewSession(wireId: Buffer, der: Buffer, facts: NewSessionFacts, done: () => void): void {
     const finish = once(done);
     try {
-      this.#storeNew(wireId, der, serverName, finish);
+      this.#storeNew(wireId, der, facts, finish);
     } catch (err) {
       log('newSession failed, session not cached: %s', (err as Error)?.message);
       this.#stats.notCached++;
@@ -151,9 +188,9 @@ export class SessionCachePolicy {
     }
   }
 
-  #storeNew(wireId: Buffer, der: Buffer, serverName: string | undefined | null, done: () => void): void {
+  #storeNew(wireId: Buffer, der: Buffer, facts: NewSessionFacts, done: () => void): void {
     if ((this.#mode & SESS_CACHE_SERVER) === 0) return done();
-    const session = this.#toCachedSession(der, wireId, serverName);
+    const session = this.#toCachedSession(der, wireId, facts.serverName, { trust: this.#trust, authTimeMs: facts.authTimeMs });
     if (session === undefined) {
       this.#stats.invalidSessions++;
       return done();
@@ -196,9 +233,14 @@ export class SessionCachePolicy {
     }
     if (log.enabled) log('new session %s stored (TLS %s)', shortId(key), session.protocolVersion === TLS1_3_VERSION ? '1.3' : '1.2');
     if (this.#external === undefined) return done();
-    const ttlMs = session.expiresAtMs - this.#now();
+    const ttlMs = Math.min(session.expiresAtMs, session.authExpiresAtMs) - this.#now();
     if (ttlMs <= 0) return done();
-    const stored = encodeStoredSession({ der, serverName: session.serverName });
+    const stored = encodeStoredSession({
+      der,
+      serverName: session.serverName,
+      trust: session.trust,
+      authTimeMs: session.authExpiresAtMs - this.#timeoutMs,
+    });
     const write = this.#external.set(this.externalKey(key), stored, ttlMs).then((outcome) => {
       if (outcome !== 'ok') {
         this.#stats.storeWriteFailures++;
@@ -236,6 +278,7 @@ export class SessionCachePolicy {
     if (this.#tombstones.has(key)) return this.#miss(answer, key, 'removed');
     const resumeRequest: ResumeRequest = {
       sidCtx: this.#sidCtxMatch,
+      trust: this.#trust,
       serverName: request.serverName,
       protocolVersion: request.protocolVersion,
     };
@@ -254,7 +297,7 @@ export class SessionCachePolicy {
         this.#internal.get(key, now); // mark most recently used
         this.#stats.internalHits++;
         if (log.enabled) log('hit %s (internal)', shortId(key));
-        return answer(found.value.der);
+        return answer(found.value.der, undefined, found.value);
       }
     }
     const external = this.#external;
@@ -296,7 +339,7 @@ export class SessionCachePolicy {
     }
     if (this.#tombstones.has(key)) return this.#miss(answer, key, 'removed');
     const stored = value && decodeStoredSession(value);
-    const session = stored && this.#toCachedSession(stored.der, undefined, stored.serverName);
+    const session = stored && this.#toCachedSession(stored.der, undefined, stored.serverName, stored);
     // An entry is verified before OpenSSL sees it: it must be a session, for this id.
     if (session === undefined || !session.wireId.equals(wireId)) return this.#miss(answer, key, 'invalid');
     const decision = decideResume(session, request, this.#now());
@@ -306,7 +349,7 @@ export class SessionCachePolicy {
     }
     this.#stats.cbHits++;
     if (log.enabled) log('hit %s (external)', shortId(key));
-    answer(session.der);
+    answer(session.der, undefined, session);
   }
 
   /**
@@ -328,7 +371,12 @@ export class SessionCachePolicy {
   }
 
   /** Parses and bounds a DER; undefined when it is not a usable session. */
-  #toCachedSession(der: Buffer, wireId: Buffer | undefined, serverName: string | undefined | null): CachedSession | undefined {
+  #toCachedSession(
+    der: Buffer,
+    wireId: Buffer | undefined,
+    serverName: string | undefined | null,
+    meta: { trust: string | undefined; authTimeMs: number | undefined },
+  ): CachedSession | undefined {
     const parsed = parseSessionDer(der);
     if (!parsed.ok) {
       log('unusable session DER (%d bytes): %s', der.length, parsed.reason);
@@ -340,6 +388,9 @@ export class SessionCachePolicy {
     // The session's own time + timeout, capped by this cache's timeout.
     const ownMs = (s.time + s.timeout) * 1000;
     const capMs = s.time * 1000 + this.#timeoutMs;
+    // The authentication's age counts from the chain's full handshake, never later
+    // than this session's own creation.
+    const authTimeMs = Math.min(meta.authTimeMs ?? s.time * 1000, s.time * 1000);
     return {
       der,
       wireId: id,
@@ -348,6 +399,9 @@ export class SessionCachePolicy {
       serverName: s.hostname !== undefined ? s.hostname.toLowerCase() : serverName,
       protocolVersion: s.protocolVersion,
       expiresAtMs: Math.min(ownMs, capMs),
+      authExpiresAtMs: authTimeMs + this.#timeoutMs,
+      trust: meta.trust,
+      peerCertValidity: s.peerCert === undefined ? undefined : certificateValidity(s.peerCert),
     };
   }
 
@@ -391,7 +445,7 @@ export class SessionCachePolicy {
   add(id: Buffer, der: Buffer): boolean {
     if (!Buffer.isBuffer(id)) throw makeError('ERR_TLS_RESUMPTION_INVALID_ARG', 'id must be a Buffer');
     if (!Buffer.isBuffer(der)) throw makeError('ERR_TLS_RESUMPTION_INVALID_ARG', 'der must be a Buffer');
-    const session = this.#toCachedSession(der, undefined, null);
+    const session = this.#toCachedSession(der, undefined, null, { trust: undefined, authTimeMs: undefined });
     if (session === undefined) {
       throw makeError('ERR_TLS_RESUMPTION_INVALID_SESSION', 'der is not an SSL_SESSION in DER form (as newSession gives it)');
     }

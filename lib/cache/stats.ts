@@ -32,6 +32,16 @@ export interface SessionCacheStats {
   /** Proposed sessions made under another session id context. */
   sidCtxMismatch: number;
   /**
+   * Proposed sessions made under other trust settings (client certificate policy, CA
+   * set, CRLs, certificate identity): after `setSecureContext()` changed them, or from
+   * a host configured differently. A full handshake decides instead.
+   */
+  trustMismatch: number;
+  /** Proposed sessions whose full handshake is older than `timeout` (a chain of TLS 1.3 resumptions). */
+  authExpired: number;
+  /** Proposed sessions whose client certificate has expired (or is not yet valid) since. */
+  peerCertExpired: number;
+  /**
    * Proposed sessions made for another SNI name; also, where SNI binding is enforced,
    * sessions offered in a ClientHello the pre-parse could not read (name unknown).
    */
@@ -87,6 +97,9 @@ export function emptyStats(): SessionCacheStats {
     cacheFull: 0,
     internalHits: 0,
     sidCtxMismatch: 0,
+    trustMismatch: 0,
+    authExpired: 0,
+    peerCertExpired: 0,
     serverNameMismatch: 0,
     protocolMismatch: 0,
     removedHits: 0,
@@ -111,6 +124,9 @@ export function emptyStats(): SessionCacheStats {
 export const MISS_COUNTER: Readonly<Record<MissReason, CounterName | undefined>> = Object.freeze({
   absent: 'misses',
   expired: 'timeouts',
+  'auth-expired': 'authExpired',
+  'trust-mismatch': 'trustMismatch',
+  'peer-cert-expired': 'peerCertExpired',
   'sid-ctx-mismatch': 'sidCtxMismatch',
   'server-name-mismatch': 'serverNameMismatch',
   'protocol-mismatch': 'protocolMismatch',
@@ -120,5 +136,4 @@ export const MISS_COUNTER: Readonly<Record<MissReason, CounterName | undefined>>
   'store-error': 'misses',
   'store-tampered': 'misses',
   'store-skipped': 'misses',
-  disabled: undefined,
 });

@@ -19,7 +19,12 @@ export type { NativeSecureContext } from './internals.js';
 
 /** Where a context came from: the server's default one, or an SNI context. */
 export type ContextOrigin = 'default' | 'sni';
-export type ContextListener = (context: NativeSecureContext, origin: ContextOrigin) => void;
+/** For an `addContext(servername, options)` context: its name and the options given. */
+export interface AddedContext {
+  servername: string;
+  options: unknown;
+}
+export type ContextListener = (context: NativeSecureContext, origin: ContextOrigin, added?: AddedContext) => void;
 
 interface PublicMethods {
   setSecureContext: tls.Server['setSecureContext'];
@@ -53,8 +58,8 @@ export function allContexts(server: tls.Server): { context: NativeSecureContext;
 function install(server: tls.Server): Registry {
   const methods = server as unknown as PublicMethods;
   const listeners = new Set<ContextListener>();
-  const notify = (context: NativeSecureContext, origin: ContextOrigin) => {
-    for (const listener of listeners) listener(context, origin);
+  const notify = (context: NativeSecureContext, origin: ContextOrigin, added?: AddedContext) => {
+    for (const listener of listeners) listener(context, origin, added);
   };
 
   // Own-property wrappers, so restoring is `delete` and the prototype stays untouched.
@@ -72,7 +77,7 @@ function install(server: tls.Server): Registry {
     originalAdd.call(this, hostname, context);
     const list = internals.sniContexts(server);
     const added = list !== undefined ? list[list.length - 1]?.[1] : undefined;
-    if (isNativeContext(added)) notify(added, 'sni');
+    if (isNativeContext(added)) notify(added, 'sni', { servername: String(hostname), options: context });
   };
 
   // A user's SNICallback returns contexts we never see otherwise; apply to each once.

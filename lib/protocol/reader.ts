@@ -140,6 +140,11 @@ export class Reader {
     return this.vector(3);
   }
 
+  /** The rest of the window as a view, without moving. */
+  view(): Buffer {
+    return this.buf.subarray(this.pos, this.end);
+  }
+
   /** The rest of the window as a view, leaving the reader empty. */
   rest(): Buffer {
     const p = this.pos;

@@ -103,6 +103,8 @@ export interface SessionFacts {
   timeout: number;
   /** Whether the peer's certificate is stored ([3]). */
   hasPeerCert: boolean;
+  /** The peer's leaf certificate as DER (a view into the input), undefined if absent. */
+  peerCert: Buffer | undefined;
   /** Session id context ([4]); empty if absent. */
   sidCtx: Buffer;
   /** X509 verify result for the peer certificate ([5]); 0 (X509_V_OK) if absent. */
@@ -203,6 +205,7 @@ export function parseSessionDer(der: Buffer): SessionDerResult {
     time: 0,
     timeout: 0,
     hasPeerCert: false,
+    peerCert: undefined,
     sidCtx: EMPTY,
     verifyResult: 0,
     hostname: undefined,
@@ -252,11 +255,15 @@ export function parseSessionDer(der: Buffer): SessionDerResult {
         if (n === 1) session.time = value;
         else session.timeout = value;
         break;
-      case 3: // peer certificate: one SEQUENCE, not looked into
+      case 3: {
+        // peer certificate: one SEQUENCE, not looked into here
+        const certificate = field.view();
         value = tlv(field, TAG_SEQUENCE, what);
         if (typeof value === 'string') return fail(value);
         session.hasPeerCert = true;
+        session.peerCert = certificate;
         break;
+      }
       case 4: // sid_ctx
         value = tlv(field, TAG_OCTET_STRING, what);
         if (typeof value === 'string') return fail(value);

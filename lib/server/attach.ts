@@ -19,8 +19,16 @@ import { attachTicketKeys } from '../tickets/attach.js';
 import { ServerCapabilities } from '../node/capabilities.js';
 import { currentTlsSocket, rawSocketOf, serverNameOf } from '../node/current-socket.js';
 import { internals } from '../node/internals.js';
-import { allContexts, watchSecureContexts, type ContextOrigin, type NativeSecureContext } from '../node/secure-contexts.js';
+import {
+  allContexts,
+  watchSecureContexts,
+  type AddedContext,
+  type ContextOrigin,
+  type NativeSecureContext,
+} from '../node/secure-contexts.js';
 import { nodeDefaultSessionIdContext, sidCtxCheck, type SidCtxDerivation } from '../node/session-id-context.js';
+import { effectiveSessionIdContext, trustFingerprint, type TrustOptions } from '../node/trust-settings.js';
+import type { CachedSession } from '../cache/cached-session.js';
 import { warnOnce, warningCodes } from '../warnings.js';
 import { installHelloTap } from './hello-tap.js';
 import { SessionCache } from './session-cache.js';
@@ -28,6 +36,8 @@ import { SessionCache } from './session-cache.js';
 const log = logger('server');
 const kAttached = Symbol.for('tls-resumption.attached');
 const kUnverifiedMiss = Symbol('tls-resumption.unverified-miss');
+/** On a socket that resumed a session this cache served: that session. */
+const kResumed = Symbol('tls-resumption.resumed-session');
 const SSL_OP_NO_TICKET = cryptoConstants.SSL_OP_NO_TICKET;
 const TLS1_2_VERSION = 0x0303;
 const TLS1_3_VERSION = 0x0304;
@@ -47,6 +57,13 @@ type ServerWithInternals = tls.Server & {
   maxVersion?: tls.SecureVersion;
   [kAttached]?: true;
 };
+
+/** addContext() options whose trust settings can be read; undefined for a ready SecureContext. */
+function plainTrustOptions(options: unknown): TrustOptions | undefined {
+  if (typeof options !== 'object' || options === null) return undefined;
+  if ('context' in options) return undefined; // a tls.SecureContext: its options are not kept
+  return options as TrustOptions;
+}
 
 /**
  * Attaches a session cache to a TLS server and returns it. One call is enough:
@@ -92,11 +109,20 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
 
   const ticketsOff = opts.tickets === 'off';
   const statefulTls13 = () => ticketsOff || ((srv.secureOptions ?? 0) & SSL_OP_NO_TICKET) !== 0;
+  // ---- trust settings, bound into the context OpenSSL checks ----
+  // addContext contexts by name, with their options where Node was given plain ones.
+  const sniTrust = new Map<string, TrustOptions | undefined>();
+  for (const [pattern] of internals.sniContexts(server) ?? []) sniTrust.set(`(added before attach) ${String(pattern)}`, undefined);
+  let trust = trustFingerprint(server, sniTrust);
+  let effective = effectiveSessionIdContext(sidCtx, trust);
+
   // Filled in below, once the pre-parse decision is known; the policy only reports to it.
   let capabilities: ServerCapabilities | undefined;
   const policy = new SessionCachePolicy({
     mode: opts.mode,
     sessionIdContext: sidCtx,
+    effectiveSessionIdContext: effective,
+    trust,
     sidCtxCheck,
     onSidCtxObserved: (derivation) => capabilities?.sessionIdContextObserved(derivation as SidCtxDerivation | undefined),
     timeout: opts.timeout,
@@ -117,8 +143,26 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
 
   // ---- settings on every OpenSSL context, now and later ----
   let hasSniContexts = false;
-  const applyToContext = (ctx: NativeSecureContext, origin: ContextOrigin) => {
-    ctx.setSessionIdContext(sidCtx);
+  /** Sets `effective` on every context and tells the policy; after a change of context or trust. */
+  const applyEffective = () => {
+    effective = effectiveSessionIdContext(sidCtx, trust);
+    for (const { context } of allContexts(server)) context.setSessionIdContext(effective);
+    srv.sessionIdContext = effective;
+    policy.setContexts(sidCtx, effective, trust);
+  };
+  const applyToContext = (ctx: NativeSecureContext, origin: ContextOrigin, added?: AddedContext) => {
+    if (added !== undefined) sniTrust.set(added.servername, plainTrustOptions(added.options));
+    if (origin === 'default' || added !== undefined) {
+      // setSecureContext() or addContext(): the trust settings may have changed. Sessions
+      // made under the old ones must not resume: a full handshake decides under the new.
+      const next = trustFingerprint(server, sniTrust);
+      if (next !== trust) {
+        trust = next;
+        log('trust settings changed: sessions made before them get full handshakes');
+        applyEffective();
+      }
+    }
+    ctx.setSessionIdContext(effective);
     (ctx as NativeSecureContext & { setSessionTimeout?(s: number): void }).setSessionTimeout?.(opts.timeout);
     if (ticketsOff) ctx.setOptions(SSL_OP_NO_TICKET);
     if (origin === 'sni' && !hasSniContexts) {
@@ -128,7 +172,7 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   };
   const originalSecureOptions = srv.secureOptions;
   if (ticketsOff) srv.secureOptions = (srv.secureOptions ?? 0) | SSL_OP_NO_TICKET;
-  srv.sessionIdContext = sidCtx;
+  srv.sessionIdContext = effective;
 
   // ---- the ClientHello pre-parse, only where something needs it ----
   // Facts per raw socket; resumeSession finds its socket through the running TLSWrap.
@@ -191,7 +235,13 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   }
 
   // ---- Node's session events ----
-  const onNewSession = (id: Buffer, der: Buffer, done: () => void) => policy.onNewSession(id, der, serverNameOf(eventSocket()), done);
+  const onNewSession = (id: Buffer, der: Buffer, done: () => void) => {
+    const socket = eventSocket() as (tls.TLSSocket & { [kResumed]?: CachedSession }) | undefined;
+    // A ticket issued on a connection that resumed one of ours continues that chain.
+    const resumed = socket?.[kResumed];
+    const authTimeMs = resumed === undefined ? undefined : resumed.authExpiresAtMs - opts.timeout * 1000;
+    policy.onNewSession(id, der, { serverName: serverNameOf(socket), authTimeMs }, done);
+  };
   const onResumeSession = (id: Buffer, cb: (err: Error | null, der?: Buffer | null) => void) => {
     let wireId = id;
     let request: LookupRequest = { serverName: null, protocolVersion: undefined };
@@ -216,7 +266,10 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     // TLS 1.3 client's random compatibility id rather than a session proposal: its miss
     // is counted only once the handshake completes as TLS 1.2 (see onSecure).
     const unverified = facts === undefined && serverAllowsTls13() ? socket : undefined;
-    policy.lookup(wireId, request, (der, reason) => {
+    policy.lookup(wireId, request, (der, reason, session) => {
+      if (der !== null && session !== undefined && socket !== undefined) {
+        (socket as tls.TLSSocket & { [kResumed]?: CachedSession })[kResumed] = session;
+      }
       if (der === null && reason === 'absent' && unverified !== undefined) {
         policy.retractMiss();
         (unverified as tls.TLSSocket & { [kUnverifiedMiss]?: true })[kUnverifiedMiss] = true;
@@ -254,10 +307,10 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   return new SessionCache(policy, {
     ticketKeys,
     capabilities: () => caps.report(),
+    effectiveSessionIdContext: () => effective,
     applySessionIdContext(ctx) {
-      for (const { context } of allContexts(server)) context.setSessionIdContext(ctx);
       sidCtx = ctx;
-      srv.sessionIdContext = ctx;
+      applyEffective();
     },
     detach() {
       // The tap first: it holds the 'connection' listeners (onConnection among them)

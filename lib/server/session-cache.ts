@@ -12,6 +12,7 @@ import type { SharedTicketKeysStats } from '../tickets/shared.js';
 export interface SessionCacheHooks {
   ticketKeys: TicketKeysHandle | undefined;
   capabilities(): Capabilities;
+  effectiveSessionIdContext(): string;
   applySessionIdContext(ctx: string): void;
   detach(): void;
 }
@@ -64,6 +65,17 @@ export class SessionCache {
   }
 
   /**
+   * The session id context set on OpenSSL: the configured one bound to the server's
+   * trust settings (client certificate policy, CA set, CRLs, certificate identity; see
+   * the README's "What a resumed connection proves"). Sessions and tickets resume only
+   * where it is the same, so hosts meant to share sessions must agree on it: compare it
+   * across a fleet. 32 ASCII characters; not secret.
+   */
+  getEffectiveSessionIdContext(): string {
+    return this.#hooks.effectiveSessionIdContext();
+  }
+
+  /**
    * Sets the session id context on every context of the server (default, SNI, and
    * any later one), as SSL_CTX_set_session_id_context(3). Over 32 bytes: a RangeError
    * (ERR_TLS_RESUMPTION_SID_CTX_TOO_LONG) and nothing changes. Sessions made under
@@ -73,7 +85,6 @@ export class SessionCache {
     this.#assertAttached();
     const value = normalizeSessionIdContext(ctx, 'sessionIdContext');
     this.#hooks.applySessionIdContext(value);
-    this.#policy.sessionIdContext = value;
   }
 
   /**
