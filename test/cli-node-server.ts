@@ -2,7 +2,8 @@ import t from 'tap';
 import * as tls from 'node:tls';
 import { constants } from 'node:crypto';
 import { key, cert, listen, close } from './fixtures/tls.js';
-import { runCli, summary, caFile, sClientCarriesOver, sClientGetsTicket } from './fixtures/cli/run.js';
+import { runCli, spawnCli, summary, caFile, sClientCarriesOver, sClientGetsTicket } from './fixtures/cli/run.js';
+import { siblingName } from '../lib/cli/target.js';
 
 // A server that, like an HTTPS server, keeps the connection until the client ends it.
 const serve = (options: tls.TlsOptions = {}) =>
@@ -46,7 +47,8 @@ t.test('a Node server without tickets resumes nothing: exit 1 and a table that s
   const r = await runCli(['check', `localhost:${port}`, '--ca', caFile, '--count', '2']);
   await close(server);
   t.equal(r.code, 1);
-  t.equal(r.stderr, '');
+  // stdout is piped here (no isTTY) and stderr is no terminal: one plain progress line.
+  t.equal(r.stderr, `checking localhost:${port}: TLS 1.2 session id, TLS 1.2 ticket, TLS 1.3 ticket: done\n`);
   t.match(r.stdout, /^TLS 1\.2 session id\s+yes\s+0\/2\s.*no: session ids issued but never resumed/m);
   t.match(r.stdout, /^TLS 1\.2 ticket\s+no\s.*no: server sends no tickets/m);
   // TLS 1.3 stateful tickets through Node's events need the ClientHello pre-parse (nodejs/node#60847).
@@ -77,6 +79,46 @@ t.test('progress goes to a terminal stderr only, and is erased before the report
   t.match(tty.stderr, /\rchecking: cross-SNI, connection 1 of 1\x1b\[K/);
   t.ok(tty.stderr.endsWith('\r\x1b[K'), 'the line is erased at the end');
   t.notMatch(tty.stdout, /checking:/);
+});
+
+t.test('progress: a plain line when stdout is piped, nothing with --json or when stdout is a terminal', async (t) => {
+  const server = serve();
+  const port = await listen(server);
+  const piped = await runCli(['check', `localhost:${port}`, '--ca', caFile, '--count', '1']);
+  const json = await runCli(['check', `localhost:${port}`, '--ca', caFile, '--count', '1', '--json']);
+  const jsonTty = await runCli(['check', `localhost:${port}`, '--ca', caFile, '--count', '1', '--json'], { tty: true });
+  const terminalStdout = await runCli(['check', `localhost:${port}`, '--ca', caFile, '--count', '1'], { stdoutTty: true });
+  const spawned = await spawnCli(['check', `localhost:${port}`, '--ca', caFile, '--count', '1']);
+  await close(server);
+  t.equal(piped.code, 0);
+  t.equal(piped.stderr, `checking localhost:${port}: TLS 1.2 session id, TLS 1.2 ticket, TLS 1.3 ticket, cross-SNI: done\n`);
+  t.notMatch(piped.stdout, /checking/);
+  t.equal(json.stderr, '', '--json: nothing on stderr');
+  t.equal(jsonTty.stderr, '', '--json: nothing even on a terminal');
+  t.equal(terminalStdout.stderr, '', 'a person reads stdout on the terminal: no progress in the log');
+  t.equal(spawned.code, 0, 'as a real process with stdout and stderr piped');
+  t.equal(spawned.stderr, `checking localhost:${port}: TLS 1.2 session id, TLS 1.2 ticket, TLS 1.3 ticket, cross-SNI: done\n`);
+});
+
+t.test('--help states the real default other-SNI names, and an IP target is said in words', async (t) => {
+  const help = await runCli(['--help']);
+  t.match(help.stdout, /default:\s+tls-resumption-check\.invalid;/);
+  t.match(help.stdout, /www\.example\.com -> tls-resumption-check\.example\.com/);
+  t.notMatch(help.stdout, /made-up sibling/);
+  t.equal(siblingName('localhost'), 'tls-resumption-check.invalid', 'what the help says for a one-label name');
+  t.equal(siblingName('www.example.com'), 'tls-resumption-check.example.com', 'and for a name with a parent');
+
+  const server = serve();
+  const port = await listen(server);
+  const r = await runCli(['check', `127.0.0.1:${port}`, '--insecure', '--count', '1', '--json']);
+  const table = await runCli(['check', `127.0.0.1:${port}`, '--insecure', '--count', '1']);
+  await close(server);
+  const doc = JSON.parse(r.stdout);
+  t.equal(doc.target.servername, null, 'no SNI for an IP target');
+  t.equal(doc.crossSni.to, 'tls-resumption-check.invalid', 'the default other name, as --help says');
+  t.match(doc.crossSni.verdict, /^(accepted|refused|not probed): .*a session made without SNI \(the target is an IP address\) .*the name tls-resumption-check\.invalid$/);
+  t.notMatch(table.stdout, /\(no SNI\)/, 'no pseudo-name in the verdict');
+  t.match(table.stdout, /a session made without SNI \(the target is an IP address\)/);
 });
 
 t.test('a server that ends the connection on secureConnection: the TLS 1.3 row says whether tickets came, and why not', async (t) => {

@@ -84,7 +84,18 @@ t.test('probeVerdict says yes, partly or no with the reason', async (t) => {
 t.test('crossSniVerdict names both names', async (t) => {
   t.match(crossSniVerdict(cross({ status: 'accepted', accepted: 1 })).text, /^accepted: a session from a\.example resumed under tls-resumption-check\.example/);
   t.match(crossSniVerdict(cross()).text, /^refused/);
-  t.match(crossSniVerdict(cross({ status: 'accepted', from: null })).text, /from \(no SNI\)/);
+  t.equal(
+    crossSniVerdict(cross({ status: 'accepted', from: null, to: 'tls-resumption-check.invalid' })).text,
+    'accepted: a session made without SNI (the target is an IP address) resumed when offered under the name tls-resumption-check.invalid',
+  );
+  t.equal(
+    crossSniVerdict(cross({ status: 'refused', from: null, to: 'tls-resumption-check.invalid' })).text,
+    'refused: a session made without SNI (the target is an IP address) got a full handshake when offered under the name tls-resumption-check.invalid',
+  );
+  t.equal(
+    crossSniVerdict(cross({ status: 'not-probed', from: null, to: 'tls-resumption-check.invalid' })).text,
+    'not probed: this client could not offer a session made without SNI (the target is an IP address) under the name tls-resumption-check.invalid',
+  );
   t.match(crossSniVerdict(cross({ status: 'not-applicable' })).text, /nothing resumes/);
   t.match(crossSniVerdict(cross({ status: 'failed' })).text, /^error/);
 });

@@ -7,7 +7,7 @@ export interface CheckOptions {
   readonly target: Target;
   /** SNI to send; undefined sends none (the default for an IP target). */
   readonly servername: string | undefined;
-  /** Name for the cross-SNI probe; undefined means a made-up sibling of `servername`. */
+  /** Name for the cross-SNI probe; undefined means `siblingName(servername)` (target.ts). */
   readonly otherServername: string | undefined;
   readonly json: boolean;
   /** Resumption attempts per probe, after one full handshake. */
@@ -18,6 +18,8 @@ export interface CheckOptions {
   readonly insecure: boolean;
   /** Path of a PEM file of trusted CAs, replacing the system roots. */
   readonly caFile: string | undefined;
+  /** Fleet mode: reconnections offering the first server's sessions; undefined: off. */
+  readonly connections: number | undefined;
 }
 
 /** Parsed command line: a check to run, a request for help, or a usage error. */
@@ -30,6 +32,8 @@ export type ParsedCommand =
 export const CHECK_DEFAULTS = Object.freeze({ count: 5, timeoutSeconds: 5 });
 /** Most resumption attempts `--count` accepts, so a typo cannot hammer a server. */
 export const MAX_COUNT = 100;
+/** Most reconnections `--connections` accepts. */
+export const MAX_CONNECTIONS = 1000;
 /** Longest `--timeout`, in seconds. */
 export const MAX_TIMEOUT_SECONDS = 120;
 
@@ -43,14 +47,25 @@ whether a session is accepted under another SNI name.
 
 Options:
   --servername <name>        SNI to send (default: the host, none for an IP)
-  --other-servername <name>  name for the cross-SNI probe
-                             (default: a made-up sibling of --servername)
+  --other-servername <name>  name for the cross-SNI probe (default:
+                             tls-resumption-check.invalid; when the SNI
+                             name has a parent domain, the same label under
+                             it: www.example.com -> tls-resumption-check.example.com)
   --count <n>                resumption attempts per probe (default ${CHECK_DEFAULTS.count}, max ${MAX_COUNT})
+  --connections <n>          fleet mode: also make n reconnections with a
+                             default client, each offering a session of the
+                             first server, and report the share that resumed
+                             (behind a load balancer whose servers share no
+                             cache or keys: about 1 in the number of servers;
+                             max ${MAX_CONNECTIONS})
   --timeout <seconds>        per-connection deadline (default ${CHECK_DEFAULTS.timeoutSeconds})
   --ca <file>                trust the CA certificates in this PEM file
   --insecure                 do not verify the server's certificate
   --json                     print a JSON report instead of a table
   -h, --help                 show this help
+
+Progress goes to stderr: one line rewritten in place on a terminal, or
+one plain line when output is piped; none with --json.
 
 Exit status:
   0  the server resumes sessions by at least one mechanism
@@ -58,7 +73,7 @@ Exit status:
   2  usage error (bad option or address)
   3  could not probe: DNS failure, connection refused, timeout,
      untrusted certificate, or TLS handshake failure
-  4  the server does not speak TLS (e.g. plain HTTP)
+  4  the server does not speak TLS (plain HTTP, Redis, an echo service, ...)
 `;
 
 /**
@@ -103,6 +118,14 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
     return fail(`--timeout must be a number of seconds above 0 and at most ${MAX_TIMEOUT_SECONDS}, got "${values.timeout}"`);
   }
 
+  let connections: number | undefined;
+  if (values.connections !== undefined) {
+    connections = Number(values.connections);
+    if (values.connections.trim() === '' || !Number.isInteger(connections) || connections < 1 || connections > MAX_CONNECTIONS) {
+      return fail(`--connections must be a whole number from 1 to ${MAX_CONNECTIONS}, got "${values.connections}"`);
+    }
+  }
+
   let servername = values.servername;
   if (servername !== undefined) {
     const problem = servernameProblem(servername, '--servername');
@@ -131,6 +154,7 @@ export function parseCommand(argv: readonly string[]): ParsedCommand {
       timeoutMs: Math.round(timeoutSeconds * 1000),
       insecure: values.insecure === true,
       caFile: values.ca,
+      connections,
     }),
   };
 }
@@ -145,6 +169,7 @@ function parseCheckArgv(argv: readonly string[]) {
       'other-servername': { type: 'string' },
       json: { type: 'boolean' },
       count: { type: 'string' },
+      connections: { type: 'string' },
       timeout: { type: 'string' },
       insecure: { type: 'boolean' },
       ca: { type: 'string' },

@@ -70,13 +70,21 @@ export type ConnectionResult =
     }
   | { readonly ok: false; readonly failure: Failure };
 
+/** Optional hooks of one connection. */
+export interface ConnectionHooks {
+  /** Aborting fails the connection at once with the Failure given as the abort reason. */
+  readonly signal?: AbortSignal;
+  /** Called when TCP is connected, with the connect time in milliseconds. */
+  readonly onConnected?: (connectMs: number) => void;
+}
+
 /**
  * Makes one real TLS connection with Node's client (OpenSSL underneath), measures the
  * handshake, collects the session, and closes cleanly (close_notify). Never rejects;
  * every failure is classified. A connection that worked has closed before the promise
  * settles (one that failed is destroyed), so a check leaves no handle behind.
  */
-export function openConnection(spec: ConnectionSpec): Promise<ConnectionResult> {
+export function openConnection(spec: ConnectionSpec, hooks: ConnectionHooks = {}): Promise<ConnectionResult> {
   return new Promise((resolve) => {
     const options: tls.ConnectionOptions = {
       host: spec.address,
@@ -111,9 +119,13 @@ export function openConnection(spec: ConnectionSpec): Promise<ConnectionResult> 
       fail(timeoutFailure(context, spec.timeoutMs, connectedAt !== undefined));
     }, spec.timeoutMs);
 
+    const onAbort = () => fail(hooks.signal?.reason as Failure);
+    hooks.signal?.addEventListener('abort', onAbort, { once: true });
+
     function fail(failure: Failure): void {
       if (settled) return;
       settled = true;
+      hooks.signal?.removeEventListener('abort', onAbort);
       clearTimeout(deadline);
       if (ticketTimer) clearTimeout(ticketTimer);
       debug('connection to %s failed: %s', spec.where, failure.kind);
@@ -124,6 +136,7 @@ export function openConnection(spec: ConnectionSpec): Promise<ConnectionResult> 
     function succeed(closedBeforeTicket: boolean, closed = false): void {
       if (settled) return;
       settled = true;
+      hooks.signal?.removeEventListener('abort', onAbort);
       clearTimeout(deadline);
       if (ticketTimer) clearTimeout(ticketTimer);
       const protocol = socket.getProtocol() ?? 'unknown';
@@ -160,6 +173,7 @@ export function openConnection(spec: ConnectionSpec): Promise<ConnectionResult> 
 
     socket.once('connect', () => {
       connectedAt = process.hrtime.bigint();
+      if (!settled) hooks.onConnected?.(Number(connectedAt - started) / 1e6);
     });
     socket.on('session', (der: Buffer) => {
       // TLS 1.2 sessions are read at secureConnect; TLS 1.3 ones come with each ticket.

@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { logger } from '../debug.js';
 import { parseCommand, USAGE } from './args.js';
 import { runCheck } from './probes.js';
-import { ProgressLine, type ProgressStream } from './progress.js';
+import { ProgressLine, progressMode, type ProgressStream } from './progress.js';
+import { formatTarget } from './target.js';
 import { renderJson, renderJsonError } from './render-json.js';
 import { renderTable } from './render-table.js';
 import { EXIT, exitStatus } from './report.js';
@@ -19,8 +20,9 @@ const debug = logger('cli');
 
 /** Where `main` writes and how it reads the `--ca` file; injectable for tests. */
 export interface CliIo {
-  readonly stdout: { write(chunk: string): unknown };
-  /** Errors and, when `isTTY`, the progress line. */
+  /** The report. `isTTY` (as on process.stdout) tells a terminal from a pipe, for the progress line. */
+  readonly stdout: { write(chunk: string): unknown; readonly isTTY?: boolean };
+  /** Errors and the progress line (see progress.ts). */
   readonly stderr: ProgressStream;
   /** Reads the `--ca` file; defaults to fs.promises.readFile. */
   readonly readFile?: (path: string) => Promise<Buffer>;
@@ -70,7 +72,8 @@ async function mainUnguarded(argv: readonly string[], io: CliIo): Promise<number
     }
   }
 
-  const progress = new ProgressLine(io.stderr);
+  const mode = progressMode({ stdoutIsTTY: io.stdout.isTTY, stderrIsTTY: io.stderr.isTTY, json: options.json });
+  const progress = new ProgressLine(io.stderr, mode, formatTarget(options.target));
   const outcome = await runCheck(
     {
       target: options.target,
@@ -80,6 +83,7 @@ async function mainUnguarded(argv: readonly string[], io: CliIo): Promise<number
       timeoutMs: options.timeoutMs,
       insecure: options.insecure,
       ca,
+      connections: options.connections,
     },
     (p) => progress.update(p),
   );

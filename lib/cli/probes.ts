@@ -25,11 +25,12 @@ import { isIP } from 'node:net';
 import type { SecureVersion } from 'node:tls';
 import { openConnection, type ConnectionResult, type ConnectionSpec } from './connection.js';
 import { classifyError, type Failure } from './failure.js';
+import { describePeer, identifyPeer, provesNotTls, type PeerIdentity } from './identify.js';
 import { judgeTickets } from './ticket-kind.js';
 import { sessionIdIssued } from './session-facts.js';
 import { formatTarget, siblingName, type Target } from './target.js';
 import { sessionIdentity, unwrapClientSession, wrapClientSession } from '../node/client-session.js';
-import type { CheckReport, CrossSniResult, MechanismId, ProbeResult } from './report.js';
+import type { CheckReport, CrossSniResult, FleetResult, MechanismId, ProbeResult } from './report.js';
 import { MECHANISM_LABELS } from './report.js';
 
 /** What a check needs; all validated by the caller (see args.ts). */
@@ -41,6 +42,8 @@ export interface CheckSettings {
   readonly timeoutMs: number;
   readonly insecure: boolean;
   readonly ca: Buffer | undefined;
+  /** Fleet mode: this many reconnections offering the first server's sessions; undefined: off. */
+  readonly connections?: number | undefined;
 }
 
 /** Progress as the check works: which step, and the connection within it. */
@@ -48,6 +51,8 @@ export interface Progress {
   readonly step: string;
   readonly connection: number;
   readonly of: number;
+  /** Resolving and the first connection, before any probe: not worth a line in a log. */
+  readonly setup?: boolean;
 }
 
 /** A check either produces a report or stops at the first connection with a reason. */
@@ -61,6 +66,14 @@ const MAX_FAILED_CONNECTIONS = 3;
 const FULL_HANDSHAKES = 3;
 /** Shortest wait for a TLS 1.3 ticket after the probe's first connection, in ms. */
 const MIN_TICKET_WAIT_MS = 250;
+/**
+ * A TLS server answers a ClientHello within about a round trip. After this long without a
+ * handshake (at least, and at least 20 TCP connect times), the first connection's peer is
+ * asked what it is, on a second plain TCP connection, while the handshake goes on waiting.
+ */
+const SILENCE_MS = 1000;
+/** Longest wait for the peer's answer to the identifying line, in ms. */
+const IDENTIFY_WAIT_MS = 1500;
 
 interface ClientSettings {
   minVersion: SecureVersion | undefined;
@@ -89,7 +102,7 @@ export async function runCheck(settings: CheckSettings, onProgress: (p: Progress
   const where = formatTarget(settings.target);
   let address = settings.target.host;
   if (isIP(address) === 0) {
-    onProgress({ step: `resolving ${settings.target.host}`, connection: 0, of: 0 });
+    onProgress({ step: `resolving ${settings.target.host}`, connection: 0, of: 0, setup: true });
     try {
       address = (await lookup(settings.target.host)).address;
     } catch (err) {
@@ -114,8 +127,8 @@ export async function runCheck(settings: CheckSettings, onProgress: (p: Progress
   };
 
   // One connection as any client would make it: if this fails there is nothing to probe.
-  onProgress({ step: 'connecting', connection: 1, of: 1 });
-  const first = await openConnection(base);
+  onProgress({ step: 'connecting', connection: 1, of: 1, setup: true });
+  const first = await firstConnection(base);
   if (!first.ok) return { ok: false, failure: first.failure };
   // Tickets arrive about one round trip after the handshake; the TCP connect time is a
   // round trip. Wait generously, since the wait ends as soon as a ticket arrives.
@@ -127,6 +140,7 @@ export async function runCheck(settings: CheckSettings, onProgress: (p: Progress
     probes.push(await probeMechanism(mechanism, spec, settings.count, onProgress));
   }
   const crossSni = await probeCrossSni(probes, spec, settings, onProgress);
+  const fleet = settings.connections === undefined ? null : await probeFleet(spec, settings.connections, onProgress);
 
   return {
     ok: true,
@@ -135,9 +149,134 @@ export async function runCheck(settings: CheckSettings, onProgress: (p: Progress
       negotiated: first.protocol,
       probes,
       crossSni,
+      fleet,
       settings: { count: settings.count, timeoutMs: settings.timeoutMs, insecure: settings.insecure },
     },
   };
+}
+
+/**
+ * The first connection, as any client would make it, and what the peer is when that
+ * fails in a way that could mean "not TLS". A peer that stays silent after the
+ * ClientHello (Redis waits for a newline that never comes) is asked on a second plain
+ * connection once SILENCE_MS have passed; if it answers like a non-TLS server the check
+ * stops at once (exit 4) instead of waiting out --timeout.
+ */
+async function firstConnection(spec: ConnectionSpec): Promise<ConnectionResult> {
+  const identifyWait = Math.min(IDENTIFY_WAIT_MS, spec.timeoutMs);
+  const identify = () => identifyPeer(spec.address, spec.port, identifyWait);
+  const controller = new AbortController();
+  let silenceTimer: NodeJS.Timeout | undefined;
+  let identified: Promise<PeerIdentity> | undefined;
+  const connection = openConnection(spec, {
+    signal: controller.signal,
+    onConnected: (connectMs) => {
+      const silenceMs = Math.max(SILENCE_MS, Math.ceil(connectMs * 20));
+      if (silenceMs >= spec.timeoutMs) return;
+      silenceTimer = setTimeout(() => {
+        identified = identify();
+        void identified.then((identity) => {
+          const description = describePeer(identity, { echoedClientHello: false });
+          if (provesNotTls(identity) && description !== undefined) {
+            controller.abort(notTls(spec.where, `it sent nothing back to our ClientHello, and ${description}`));
+          }
+        });
+      }, silenceMs);
+    },
+  });
+  const result = await connection;
+  clearTimeout(silenceTimer);
+  if (result.ok || controller.signal.aborted) {
+    // Succeeded, or stopped by the identification above. Let a running identification end
+    // before returning, so the check leaves no socket behind.
+    await identified;
+    return result;
+  }
+  const failure = result.failure;
+  const couldBeNotTls =
+    failure.kind === 'not-tls' || failure.kind === 'handshake' || failure.kind === 'closed' || (failure.kind === 'timeout' && failure.code === undefined);
+  if (!couldBeNotTls) return result;
+  const identity = await (identified ?? identify());
+  const description = describePeer(identity, { echoedClientHello: failure.code === 'ERR_SSL_UNEXPECTED_MESSAGE' || failure.kind !== 'not-tls' });
+  if (!provesNotTls(identity) || description === undefined) return result;
+  if (failure.kind === 'not-tls') {
+    // OpenSSL already said it is not a TLS record; add what the server is.
+    return { ok: false, failure: { ...failure, message: failure.message.replace(/; is this a plain HTTP or other non-TLS port\?$/, '') + `; ${description}` } };
+  }
+  const silent = failure.kind === 'timeout' ? 'it sent nothing back to our ClientHello, and ' : '';
+  return { ok: false, failure: notTls(spec.where, `${silent}${description}`, failure.code) };
+}
+
+function notTls(where: string, description: string, code?: string): Failure {
+  return { kind: 'not-tls', code, message: `${where} does not speak TLS: ${description}` };
+}
+
+/**
+ * Fleet mode: one full handshake with the default client, then `connections`
+ * reconnections, each offering a session from a server that knows the first one's
+ * sessions: the first connection's own, or one handed out by a reconnection that resumed
+ * (it reached a server sharing the cache or keys). A session a server did not resume is
+ * offered again, since another server may still know it. So a fleet whose servers share
+ * nothing resumes about 1 in (number of servers), a shared one every time.
+ */
+async function probeFleet(spec: ConnectionSpec, connections: number, onProgress: (p: Progress) => void): Promise<FleetResult> {
+  const step = `${connections} reconnections`;
+  const fullMs: number[] = [];
+  const resumedMs: number[] = [];
+  const errors: string[] = [];
+  const result = (status: FleetResult['status'], protocol: string | null, offered: boolean | null, attempts: number, resumed: number): FleetResult => ({
+    connections,
+    status,
+    protocol,
+    offered,
+    attempts,
+    resumed,
+    fullMs,
+    resumedMs,
+    errors,
+  });
+  onProgress({ step, connection: 1, of: connections + 1 });
+  const origin = await openConnection(spec);
+  if (!origin.ok) {
+    errors.push(origin.failure.message);
+    return result('failed', null, null, 0, 0);
+  }
+  fullMs.push(round(origin.handshakeMs));
+  const known = [...origin.sessions];
+  if (known.length === 0) return result('ran', origin.protocol, false, 0, 0);
+  let last = known.at(-1) as Buffer;
+  let attempts = 0;
+  let resumed = 0;
+  let failed = 0;
+  for (let i = 0; i < connections && failed < MAX_FAILED_CONNECTIONS; i++) {
+    onProgress({ step, connection: i + 2, of: connections + 1 });
+    // Newest first, each ticket once while there are several (RFC 8446 C.4).
+    const session = known.pop() ?? last;
+    last = session;
+    const connection = await openConnection({ ...spec, session });
+    if (!connection.ok) {
+      failed++;
+      errors.push(connection.failure.message);
+      known.push(session);
+      continue;
+    }
+    if (connection.sessionSet === false) {
+      errors.push('Node did not offer the session it was given (a session form this tool does not know?)');
+      break;
+    }
+    attempts++;
+    if (connection.resumed) {
+      resumed++;
+      resumedMs.push(round(connection.handshakeMs));
+      // Sessions from a server that resumed ours: it shares the first server's cache or keys.
+      known.push(...connection.sessions);
+    } else {
+      fullMs.push(round(connection.handshakeMs));
+      // Another server: its sessions belong to it, ours may still resume elsewhere.
+      known.push(session);
+    }
+  }
+  return result('ran', origin.protocol, true, attempts, resumed);
 }
 
 async function probeMechanism(

@@ -3,7 +3,7 @@
  * versioned (`schema`); fields are only ever added within a schema version.
  */
 import type { Failure } from './failure.js';
-import { crossSniVerdict, exitStatus, median, probeVerdict, resumesAny, type CheckReport } from './report.js';
+import { crossSniVerdict, exitStatus, fleetRate, fleetVerdict, median, probeVerdict, resumesAny, type CheckReport } from './report.js';
 
 /** Version of the JSON shape below. */
 export const JSON_SCHEMA_VERSION = 1;
@@ -35,6 +35,24 @@ export function renderJson(report: CheckReport): string {
       errors: p.errors,
     })),
     crossSni: { ...report.crossSni, verdict: crossSniVerdict(report.crossSni).text },
+    fleet:
+      report.fleet == null
+        ? null
+        : {
+            connections: report.fleet.connections,
+            status: report.fleet.status,
+            protocol: report.fleet.protocol,
+            offered: report.fleet.offered,
+            attempts: report.fleet.attempts,
+            resumed: report.fleet.resumed,
+            rate: fleetRate(report.fleet),
+            medianFullMs: median(report.fleet.fullMs),
+            medianResumedMs: median(report.fleet.resumedMs),
+            fullMs: report.fleet.fullMs,
+            resumedMs: report.fleet.resumedMs,
+            verdict: fleetVerdict(report.fleet).text,
+            errors: report.fleet.errors,
+          },
   };
   return JSON.stringify(doc, null, 2) + '\n';
 }

@@ -7,6 +7,8 @@ import { formatTarget } from './target.js';
 import {
   MECHANISM_LABELS,
   crossSniVerdict,
+  fleetRate,
+  fleetVerdict,
   median,
   probeVerdict,
   resumesAny,
@@ -35,6 +37,18 @@ export function renderTable(report: CheckReport): string {
     '-',
     crossSniVerdict(cross).text,
   ]);
+  const fleet = report.fleet ?? null;
+  if (fleet !== null) {
+    const ran = fleet.status === 'ran' && fleet.offered !== false;
+    rows.push([
+      `fleet, ${fleet.connections} reconnections`,
+      fleet.offered === null ? '-' : fleet.offered ? 'yes' : 'no',
+      ran ? `${fleet.resumed}/${fleet.attempts}` : '-',
+      formatMs(median(fleet.fullMs)),
+      formatMs(median(fleet.resumedMs)),
+      fleetVerdict(fleet).text,
+    ]);
+  }
   lines.push(...formatRows(rows));
   lines.push('');
 
@@ -55,6 +69,14 @@ export function renderTable(report: CheckReport): string {
     lines.push(`other SNI name: sessions of the ${MECHANISM_LABELS[cross.mechanism]} probe, offered under ${cross.to}.`);
   }
   for (const error of cross.errors) lines.push(`other SNI name: ${error}`);
+  if (fleet !== null) {
+    const rate = fleetRate(fleet);
+    lines.push(
+      `fleet: ${fleet.connections} reconnections with a default client${fleet.protocol ? ` (${fleet.protocol})` : ''}, each offering a session ` +
+        `of the first server (or of a server that resumed one of them)${rate === null ? '' : `: ${Math.round(rate * 100)}% resumed`}.`,
+    );
+    for (const error of fleet.errors) lines.push(`fleet: ${error}`);
+  }
   lines.push(
     `Times: client-side medians (TCP connected to handshake done) over ${report.settings.count} resumption attempts per probe; they include the network and this machine's load.`,
   );

@@ -65,6 +65,30 @@ export interface CrossSniResult {
   readonly errors: readonly string[];
 }
 
+/**
+ * Fleet mode (`--connections N`): N reconnections with a default client, each offering a
+ * session from the first connection's server (or from a server that resumed one of
+ * those, so it shares their cache or keys). Behind a load balancer whose servers share
+ * nothing, about 1 in (number of servers) resumes.
+ */
+export interface FleetResult {
+  /** Reconnections asked for (`--connections`). */
+  readonly connections: number;
+  /** 'ran', or 'failed' when its first (full) connection failed. */
+  readonly status: 'ran' | 'failed';
+  /** The protocol of the first connection (the default client negotiates it). */
+  readonly protocol: string | null;
+  /** Whether the first connection gave a session to offer. */
+  readonly offered: boolean | null;
+  /** Reconnections that completed a handshake. */
+  readonly attempts: number;
+  /** Of those, how many resumed. */
+  readonly resumed: number;
+  readonly fullMs: readonly number[];
+  readonly resumedMs: readonly number[];
+  readonly errors: readonly string[];
+}
+
 /** Everything one check found. */
 export interface CheckReport {
   readonly target: {
@@ -78,6 +102,8 @@ export interface CheckReport {
   readonly negotiated: string;
   readonly probes: readonly ProbeResult[];
   readonly crossSni: CrossSniResult;
+  /** Fleet mode's result; absent or null without `--connections`. */
+  readonly fleet?: FleetResult | null;
   readonly settings: { readonly count: number; readonly timeoutMs: number; readonly insecure: boolean };
 }
 
@@ -142,17 +168,44 @@ export function probeVerdict(probe: ProbeResult): Verdict {
 
 /** The verdict for the cross-SNI probe. Accepting is not an error; it is worth knowing. */
 export function crossSniVerdict(cross: CrossSniResult): Verdict {
-  const from = cross.from ?? '(no SNI)';
+  // An IP target sends no SNI: say so in words, not as a pseudo-name.
+  const session = cross.from === null ? 'a session made without SNI (the target is an IP address)' : `a session from ${cross.from}`;
+  const under = cross.from === null ? `when offered under the name ${cross.to}` : `under ${cross.to}`;
   switch (cross.status) {
     case 'accepted':
-      return { text: `accepted: a session from ${from} resumed under ${cross.to}`, good: true };
+      return { text: `accepted: ${session} resumed ${under}`, good: true };
     case 'refused':
-      return { text: `refused: a session from ${from} got a full handshake under ${cross.to}`, good: true };
+      return { text: `refused: ${session} got a full handshake ${under}`, good: true };
     case 'not-applicable':
       return { text: 'n/a: nothing resumes', good: false };
     case 'failed':
       return { text: `error: no connection under ${cross.to} completed`, good: false };
     case 'not-probed':
-      return { text: `not probed: this client could not offer a session from ${from} under ${cross.to}`, good: false };
+      return {
+        text: `not probed: this client could not offer ${session} ${cross.from === null ? `under the name ${cross.to}` : `under ${cross.to}`}`,
+        good: false,
+      };
   }
+}
+
+/** Share of fleet reconnections that resumed, 0 to 1; null when none completed. */
+export function fleetRate(fleet: FleetResult): number | null {
+  return fleet.attempts === 0 ? null : fleet.resumed / fleet.attempts;
+}
+
+/** The verdict for fleet mode. Pure. */
+export function fleetVerdict(fleet: FleetResult): Verdict {
+  if (fleet.status === 'failed') return { text: 'error: first connection failed', good: false };
+  if (fleet.offered === false) return { text: 'no: the server gave no session to offer', good: false };
+  const rate = fleetRate(fleet);
+  if (rate === null) return { text: 'error: no reconnection completed', good: false };
+  const pct = `${Math.round(rate * 100)}%`;
+  if (rate === 1) return { text: `yes: ${pct}, every reconnection resumed`, good: true };
+  if (rate === 0) return { text: `no: 0%, no reconnection resumed`, good: false };
+  const oneIn = Math.round(1 / rate);
+  const hint =
+    oneIn >= 2
+      ? `about 1 in ${oneIn} reached a server that knew the session (${oneIn} or more servers not sharing a session cache or ticket keys?)`
+      : 'some reconnections reached a server that did not know the session (servers not sharing a session cache or ticket keys?)';
+  return { text: `partly: ${pct} (${fleet.resumed} of ${fleet.attempts}): ${hint}`, good: true };
 }
