@@ -5,6 +5,8 @@ import { RedisStore } from '../lib/stores/redis.js';
 import { TicketKeyRing, keyNamePrefix } from '../lib/tickets/ring.js';
 import { SharedTicketKeys } from '../lib/tickets/shared.js';
 import { attachTicketKeys } from '../lib/tickets/attach.js';
+import { attachSessionCache } from '../lib/index.js';
+import type * as tls from 'node:tls';
 import { startRedis, type RedisServer, runIfRedis } from './fixtures/redis.js';
 import { listen, close } from './fixtures/tls.js';
 import { handshake, manualClock, ticketServer } from './fixtures/tickets/tls.js';
@@ -139,7 +141,9 @@ function main() {
     await client.set(redisKey(ns, 7000), randomBytes(90).toString('base64'));
     let report = await b.shared.sync();
     t.same(report.failed, [7000], 'garbage rejected');
-    t.equal(b.ring.hasPeriod(7000), false, 'and not used');
+    t.equal(b.shared.hasSharedKey(), false, 'and not used: the ring holds no shared key for the period');
+    t.equal(report.local, true, 'a local key stands in for it (this server still resumes its own tickets)');
+    t.not(b.ring.currentKey()!.name.toString('hex'), good, 'the local key is not the store key');
     await client.set(redisKey(ns, 7000), (await client.get(redisKey(ns, 7001)))!);
     report = await b.shared.sync();
     t.same(report.failed, [7000], 'an entry sealed for another key fails to open');
@@ -197,7 +201,8 @@ function main() {
     for (const h of handles) h.stop();
     await Promise.all(servers.map((s) => close(s)));
 
-    // A server whose store is down from the start: full handshakes, no ticket, no error.
+    // A server whose store is down from the start: no error, and tickets under a local
+    // key, so this one server still resumes (issue 11); the stats say the keys are not shared.
     await redis.kill();
     try {
       const lonely = ticketServer();
@@ -207,9 +212,12 @@ function main() {
       for (const v of ['TLSv1.2', 'TLSv1.3'] as const) {
         const r = await handshake(port, v);
         t.equal(r.error, undefined, `${v}: the handshake completes`);
-        t.equal(r.ticketName, undefined, `${v}: no ticket is issued without a key`);
+        t.ok(r.ticketName, `${v}: a ticket is issued under a local key`);
+        const again = await handshake(port, v, { session: r.session });
+        t.equal(again.resumed, true, `${v}: and resumes on this server`);
       }
-      t.ok(h.stats().notIssued >= 3);
+      t.equal(h.stats().notIssued, 0);
+      t.match(h.stats().store, { shared: false, localKeys: 1 });
       t.ok(h.stats().store!.storeErrors >= 1);
       h.stop();
       await close(lonely);
@@ -220,5 +228,135 @@ function main() {
       client.on('error', () => {});
       await client.connect();
     }
+  });
+
+  // ---- keys from the first second (issue 11, item 4) ---------------------------------
+
+  /** Resolves with Date.now() once `cond()` holds (checked every 5 ms), undefined after `maxMs`. */
+  async function when(cond: () => boolean, maxMs: number): Promise<number | undefined> {
+    const start = Date.now();
+    while (!cond()) {
+      if (Date.now() - start > maxMs) return undefined;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return Date.now();
+  }
+
+  /** Two "hosts" exactly as the README shows them: own RedisStore({ url }), attached at once. */
+  function readmeHosts(url: string, namespace?: string) {
+    const stores = [0, 1].map(() => new RedisStore({ url, sealKeys: [sealKey] }));
+    const servers = [ticketServer(), ticketServer()];
+    const caches = servers.map((server, i) =>
+      attachSessionCache(server, {
+        sessionIdContext: 'shop-frontend',
+        store: stores[i],
+        ticketKeys: { rotateEvery: '12h', keep: 2, ...(namespace ? { namespace } : {}) },
+      }),
+    );
+    const shared = () => caches.every((c) => c.ticketKeyStats()?.store?.shared === true);
+    const stop = async () => {
+      for (const c of caches) c.detach();
+      await Promise.all(servers.map((s) => close(s as tls.Server)));
+      await Promise.all(stores.map((s) => s.close()));
+    };
+    return { stores, servers, caches, shared, stop };
+  }
+
+  t.test("the README's example: RedisStore({ url, sealKeys }) with ticketKeys, attached at once", async (t) => {
+    const hosts = readmeHosts(redis.url, freshNamespace());
+    t.teardown(hosts.stop);
+    const ports = await Promise.all(hosts.servers.map((s) => listen(s)));
+    // At once, before anything connected: this server issues a ticket and resumes it.
+    const early = await handshake(ports[0]!, 'TLSv1.3');
+    t.ok(early.ticketName, 'a ticket is issued from the first connection');
+    t.equal((await handshake(ports[0]!, 'TLSv1.3', { session: early.session })).resumed, true, 'and resumes on its server');
+
+    const readyAt = Math.max(...(await Promise.all(hosts.stores.map((s) => s.ready().then(() => Date.now())))));
+    await Promise.all(hosts.caches.map((c) => c.ticketKeysReady()));
+    const sharedAt = await when(hosts.shared, 5000);
+    t.ok(sharedAt !== undefined, 'both hosts hold the shared keys');
+    console.error(`# ${process.version} README example: shared keys ${sharedAt! - readyAt} ms after the stores were ready`);
+    t.ok(sharedAt! - readyAt <= 1000, `within 1 s of the stores being ready (${sharedAt! - readyAt} ms)`);
+    for (const v of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const first = await handshake(ports[0]!, v);
+      const other = await handshake(ports[1]!, v, { session: first.session });
+      t.equal(other.resumed, true, `${v}: a ticket from one host resumes on the other`);
+    }
+    t.equal(hosts.caches[0]!.ticketKeyStats()!.notIssued, 0, 'no connection went without a ticket');
+  });
+
+  t.test('a store that comes up after attach: local tickets meanwhile, shared keys within 1 s of Redis', async (t) => {
+    const late = await startRedis();
+    t.teardown(() => late.stop());
+    await late.kill(); // its port is known, nothing listens there yet
+    const hosts = readmeHosts(late.url, freshNamespace());
+    t.teardown(hosts.stop);
+    const ports = await Promise.all(hosts.servers.map((s) => listen(s)));
+    for (const v of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const r = await handshake(ports[0]!, v);
+      t.ok(r.ticketName, `${v}: a ticket under a local key while Redis is down`);
+      t.equal((await handshake(ports[0]!, v, { session: r.session })).resumed, true, `${v}: a single server still resumes`);
+    }
+    await Promise.all(hosts.caches.map((c) => c.ticketKeysReady()));
+    t.equal(hosts.caches[0]!.ticketKeyStats()!.store!.shared, false, 'ticketKeysReady() resolved, and the stats say: not shared');
+
+    await late.restart();
+    const acceptingAt = Date.now();
+    const sharedAt = await when(hosts.shared, 5000);
+    t.ok(sharedAt !== undefined, 'both hosts got the shared keys by themselves');
+    console.error(`# ${process.version} store up later: shared keys ${sharedAt! - acceptingAt} ms after Redis accepted connections`);
+    t.ok(sharedAt! - acceptingAt <= 1000, `within 1 s of Redis accepting connections (${sharedAt! - acceptingAt} ms)`);
+    for (const v of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const first = await handshake(ports[1]!, v);
+      const other = await handshake(ports[0]!, v, { session: first.session });
+      t.equal(other.resumed, true, `${v}: tickets cross hosts now`);
+    }
+  });
+
+  t.test('a store without ready events: the ring retries with a short backoff until it has shared keys', async (t) => {
+    /** Fake: an in-memory sealed store with add() that rejects every call until `up`. */
+    class UnreachableUntilUpStore {
+      readonly sealed = true;
+      up = false;
+      calls = 0;
+      readonly map = new Map<string, Buffer>();
+      async get(k: string) {
+        this.calls++;
+        if (!this.up) throw new Error('unreachable');
+        return this.map.get(k);
+      }
+      async set(k: string, v: Buffer) {
+        if (!this.up) throw new Error('unreachable');
+        this.map.set(k, Buffer.from(v));
+      }
+      async add(k: string, v: Buffer) {
+        if (!this.up) throw new Error('unreachable');
+        if (this.map.has(k)) return false;
+        this.map.set(k, Buffer.from(v));
+        return true;
+      }
+      async delete(k: string) {
+        return this.map.delete(k);
+      }
+    }
+    const store = new UnreachableUntilUpStore();
+    const ring = TicketKeyRing.rotating({ rotateEveryMs: HOUR, keep: 2 });
+    const shared = new SharedTicketKeys({ store, ring, storeTimeoutMs: 200 });
+    t.teardown(() => {
+      shared.stop();
+      ring.destroy();
+    });
+    const first = await shared.start();
+    t.match(first, { ok: false, local: true }, 'no shared key: a local key stands in');
+    t.ok(ring.currentKey(), 'the ring encrypts meanwhile');
+    const callsBefore = store.calls;
+    const retried = await when(() => store.calls > callsBefore, 2000);
+    t.ok(retried, 'retried by itself while the key is missing');
+    store.up = true;
+    const upAt = Date.now();
+    const sharedAt = await when(() => shared.hasSharedKey(), 3000);
+    t.ok(sharedAt !== undefined && sharedAt - upAt <= 1000, `shared keys within 1 s of the store answering (${sharedAt! - upAt} ms)`);
+    t.match(shared.stats(), { shared: true, localKeys: 1 });
+    t.equal(ring.stats().keys, 3, 'the local key is kept for decryption next to the shared current and next keys');
   });
 }

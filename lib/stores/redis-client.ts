@@ -50,19 +50,43 @@ export function reconnectDelay(retries: number): number {
   return Math.min(50 * 2 ** Math.min(retries, 10), MAX_RECONNECT_DELAY_MS);
 }
 
+/**
+ * One 'ready' listener per client object, however many stores share the client (so a
+ * client shared by many stores never trips Node's MaxListeners warning); it fans out
+ * to the stores' listeners and goes away with the last of them.
+ */
+const readyFanOut = new WeakMap<object, Set<() => void>>();
+
 function readyEvents(c: Record<string, unknown>): (listener: () => void) => () => void {
   const emitter = c as Partial<NodeJS.EventEmitter>;
   return (listener) => {
     if (typeof emitter.on !== 'function' || typeof emitter.off !== 'function') return () => {};
-    const safe = () => {
-      try {
-        listener();
-      } catch (err) {
-        debug('ready listener threw: %s', (err as Error)?.message);
-      }
+    let listeners = readyFanOut.get(c);
+    if (listeners === undefined) {
+      const set = new Set<() => void>();
+      listeners = set;
+      readyFanOut.set(c, set);
+      const onReady = () => {
+        for (const l of [...set]) {
+          try {
+            l();
+          } catch (err) {
+            debug('ready listener threw: %s', (err as Error)?.message);
+          }
+        }
+        if (set.size === 0) {
+          emitter.off!('ready', onReady);
+          if (readyFanOut.get(c) === set) readyFanOut.delete(c);
+        }
+      };
+      emitter.on('ready', onReady);
+    }
+    const own = () => listener();
+    listeners.add(own);
+    const set = listeners;
+    return () => {
+      set.delete(own);
     };
-    emitter.on('ready', safe);
-    return () => emitter.off!('ready', safe);
   };
 }
 

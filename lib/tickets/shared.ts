@@ -22,6 +22,15 @@
  * `invalid` and never used. Every store call has a deadline; failures are counted and
  * the ring keeps the keys it has (see TicketKeyRing for what it encrypts with then).
  *
+ * Until the store has given the current period's key (a store still connecting at
+ * attach time, or down), the ring encrypts with a local random key for the current
+ * period, so one server still resumes its own tickets; the store's key replaces it as
+ * soon as it arrives (the local key keeps decrypting, and its tickets are renewed under
+ * the shared key). While the shared key is missing, syncs are retried with a short
+ * backoff (100 ms doubling, at most RETRY_MAX_MS) and at once on the store's ready
+ * event (`store.onReady`), so the shared keys are in place within a second of the store
+ * becoming reachable. `stats().shared` says whether the current key is the store's.
+ *
  * Security: the store must seal values (checked: `store.sealed === true`), the entry's
  * TTL ends (keep + 1) periods after publication plus a small clock-skew grace, and the
  * library never logs keys or writes them to disk.
@@ -40,6 +49,10 @@ export const SHARED_KEY_VERSION = 1;
 const VALUE_LENGTH = 1 + 8 + 48;
 /** Longest extra store lifetime given to a key for hosts whose clocks lag. */
 export const MAX_SKEW_GRACE_MS = 60_000;
+/** First retry delay while the current period's shared key is missing. */
+export const RETRY_MIN_MS = 100;
+/** Longest retry delay while the current period's shared key is missing. */
+export const RETRY_MAX_MS = 500;
 
 /** Options of `SharedTicketKeys`. */
 export interface SharedTicketKeysOptions {
@@ -73,6 +86,10 @@ export interface SharedTicketKeysStats {
   invalid: number;
   /** Store calls that failed or missed their deadline. */
   storeErrors: number;
+  /** Local keys made because the store had not given the current period's key (yet). */
+  localKeys: number;
+  /** True when the key encrypting now is the store's (shared with every host), false for a local or no key. */
+  shared: boolean;
 }
 
 /** What one sync pass did, per period. */
@@ -83,8 +100,10 @@ export interface SyncReport {
   fetched: number[];
   missing: number[];
   failed: number[];
-  /** True when the ring holds the current period's key afterwards. */
+  /** True when the ring holds the store's key of the current period afterwards (a local key is not enough). */
   ok: boolean;
+  /** True when this pass put a local key in place because the store gave none. */
+  local: boolean;
 }
 
 function encodeValue(period: number, key: TicketKey): Buffer {
@@ -138,6 +157,10 @@ export class SharedTicketKeys {
   #inflight: Promise<SyncReport> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
+  #retryMs = RETRY_MIN_MS;
+  #unsubscribeReady: (() => void) | undefined;
+  /** Periods whose primary key in the ring is a local one, not the store's. */
+  readonly #localPeriods = new Set<number>();
   readonly #stats: SharedTicketKeysStats = {
     syncs: 0,
     created: 0,
@@ -146,6 +169,8 @@ export class SharedTicketKeys {
     missing: 0,
     invalid: 0,
     storeErrors: 0,
+    localKeys: 0,
+    shared: false,
   };
 
   constructor(options: SharedTicketKeysOptions) {
@@ -167,7 +192,13 @@ export class SharedTicketKeys {
 
   /** A snapshot of the counters. */
   stats(): SharedTicketKeysStats {
-    return { ...this.#stats };
+    return { ...this.#stats, shared: this.hasSharedKey() };
+  }
+
+  /** True when the ring holds the store's key for the period at `now` (not a local stand-in). */
+  hasSharedKey(now: number = this.#ring.now()): boolean {
+    const period = this.#ring.periodAt(now);
+    return this.#ring.hasPeriod(period) && !this.#localPeriods.has(period);
   }
 
   /**
@@ -187,30 +218,76 @@ export class SharedTicketKeys {
   /**
    * Runs a first sync, then re-syncs every `refreshEveryMs` and right after each period
    * boundary (timers unref'd, with a little jitter so hosts do not all hit the store at
-   * once). Resolves with the first pass's report; never rejects.
+   * once); while the current shared key is missing, every RETRY_MIN_MS..RETRY_MAX_MS
+   * and on the store's ready event. When the first pass gets no shared key and the
+   * store has `ready()`, waits for it (at most the store deadline) and syncs again.
+   * Resolves with the last of those reports (`ok`: shared keys obtained); never rejects.
    */
   start(): Promise<SyncReport> {
     if (this.#running) return this.sync();
     this.#running = true;
-    return this.sync().then((report) => {
-      this.#schedule();
-      return report;
+    this.#subscribeReady();
+    return this.sync().then(async (first) => {
+      let report = first;
+      const store = this.#store;
+      if (!report.ok && this.#running && typeof store.ready === 'function') {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          Promise.resolve()
+            .then(() => store.ready!())
+            .catch(() => {}),
+          new Promise<void>((r) => {
+            timer = setTimeout(r, this.#timeoutMs);
+            timer.unref();
+          }),
+        ]);
+        clearTimeout(timer);
+        if (this.#running && !this.hasSharedKey()) report = await this.sync();
+      }
+      if (this.#running) this.#schedule();
+      return report.ok || !this.hasSharedKey() ? report : { ...report, ok: true };
     });
   }
 
-  /** Stops the timer (idempotent). Keys already in the ring stay there. */
+  /** Stops the timer and the ready listener (idempotent). Keys already in the ring stay there. */
   stop(): void {
     this.#running = false;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#unsubscribeReady?.();
+    this.#unsubscribeReady = undefined;
+  }
+
+  #subscribeReady(): void {
+    if (typeof this.#store.onReady !== 'function') return;
+    try {
+      const unsubscribe = this.#store.onReady(() => {
+        if (!this.#running) return;
+        log('the store is ready: syncing ticket keys');
+        void this.sync().then(() => this.#schedule());
+      });
+      this.#unsubscribeReady = typeof unsubscribe === 'function' ? unsubscribe : undefined;
+    } catch (err) {
+      log('store.onReady threw: %s', (err as Error)?.message);
+    }
   }
 
   #schedule(): void {
     if (!this.#running) return;
-    const untilBoundary = this.#ring.msUntilNextPeriod() + 50;
-    const jitter = Math.floor(Math.random() * Math.min(1000, this.#refreshMs / 10));
-    const wait = Math.max(250, Math.min(this.#refreshMs, untilBoundary) + jitter);
+    if (this.#timer) clearTimeout(this.#timer);
+    let wait: number;
+    if (!this.hasSharedKey()) {
+      // The current key is missing or local: retry soon, backing off a little.
+      wait = this.#retryMs;
+      this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
+    } else {
+      this.#retryMs = RETRY_MIN_MS;
+      const untilBoundary = this.#ring.msUntilNextPeriod() + 50;
+      const jitter = Math.floor(Math.random() * Math.min(1000, this.#refreshMs / 10));
+      wait = Math.max(250, Math.min(this.#refreshMs, untilBoundary) + jitter);
+    }
     this.#timer = setTimeout(() => {
+      this.#timer = undefined;
       this.sync().finally(() => this.#schedule());
     }, Math.min(wait, 2 ** 31 - 1));
     this.#timer.unref();
@@ -219,11 +296,37 @@ export class SharedTicketKeys {
   async #sync(now: number): Promise<SyncReport> {
     this.#stats.syncs++;
     const period = this.#ring.periodAt(now);
-    const report: SyncReport = { period, created: [], fetched: [], missing: [], failed: [], ok: false };
-    await Promise.all(this.#ring.wantedPeriods(now).map((p) => this.#syncPeriod(p, p >= period, now, report)));
-    report.ok = this.#ring.hasPeriod(period);
-    if (!report.ok) log('sync: no key for the current period %d (store unavailable?)', period);
+    const report: SyncReport = { period, created: [], fetched: [], missing: [], failed: [], ok: false, local: false };
+    const wanted = this.#ring.wantedPeriods(now);
+    for (const p of this.#localPeriods) if (p < wanted[0]!) this.#localPeriods.delete(p);
+    await Promise.all(wanted.map((p) => this.#syncPeriod(p, p >= period, now, report)));
+    report.ok = this.hasSharedKey(now);
+    if (!report.ok) {
+      log('sync: no shared key for the current period %d (store unavailable?)', period);
+      report.local = this.#localFallback(period, now);
+    }
     return report;
+  }
+
+  /**
+   * Puts a local random key in place for `period` when the ring has nothing to encrypt
+   * with (no shared key, and no older one still within its lifetime): one server keeps
+   * resuming its own tickets. Returns true when it made one.
+   */
+  #localFallback(period: number, now: number): boolean {
+    if (this.#ring.currentKey(now) !== undefined) return false;
+    const key = generateTicketKey(keyNamePrefix(period), this.#random);
+    if (this.#ring.setKey(period, key, now) !== 'added') return false;
+    this.#localPeriods.add(period);
+    this.#stats.localKeys++;
+    log('no shared ticket key yet: encrypting with local key %s for period %d until the store answers', keyLabel(key.name), period);
+    return true;
+  }
+
+  /** Hands a key from the store to the ring: it replaces any local stand-in for that period. */
+  #setSharedKey(p: number, key: TicketKey, now: number): void {
+    this.#ring.setKey(p, key, now);
+    if (this.#localPeriods.delete(p)) log('period %d: the shared key replaces the local one (kept for decryption)', p);
   }
 
   async #read(p: number): Promise<TicketKey | undefined | 'invalid'> {
@@ -277,7 +380,7 @@ export class SharedTicketKeys {
           this.#stats.created++;
           report.created.push(p);
           log('created ticket key %s for period %d', keyLabel(candidate.name), p);
-          this.#ring.setKey(p, candidate, now);
+          this.#setSharedKey(p, candidate, now);
           return;
         }
         destroyTicketKey(candidate);
@@ -295,7 +398,7 @@ export class SharedTicketKeys {
       }
       this.#stats.fetched++;
       report.fetched.push(p);
-      this.#ring.setKey(p, key, now);
+      this.#setSharedKey(p, key, now);
     } catch (err) {
       this.#stats.storeErrors++;
       report.failed.push(p);
