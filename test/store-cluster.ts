@@ -34,7 +34,14 @@ t.test('two workers share sessions through the primary', async (t) => {
   if (code !== 0) t.comment(stderr);
   t.equal(code, 0, 'the cluster exited cleanly');
   t.ok(result, 'the cluster reported');
-  t.same(result.writer, { addExisting: false, addNew: true, deleted: true, deletedAgain: false, sealed: [true, true, false] });
+  t.same(result.writer, {
+    addExisting: false,
+    addNew: true,
+    deleted: true,
+    deletedAgain: false,
+    sealed: [true, true, false],
+    ready: { before: [false, false], after: [true, true], events: 2, again: 'resolved' },
+  }, 'ready() resolves after one round trip to the primary, onReady fires once per store');
   t.equal(result.reader.hits, 199, 'every session one worker stored, the other reads back');
   t.equal(result.reader.wrong, 0);
   t.equal(result.reader.deletedIsMiss, true, 'a deleted session is gone for every worker');
@@ -69,6 +76,7 @@ t.test('pending calls reject when the primary goes away, and a silent primary ti
   ]);
   t.equal(result.pendingAfter, 0, 'no pending request leaks');
   t.equal(result.after, 'ERR_TLS_RESUMPTION_STORE_UNAVAILABLE', 'later calls fail at once');
+  t.equal(result.readyAfter, 'ERR_TLS_RESUMPTION_STORE_UNAVAILABLE', 'ready() rejects once the primary is gone');
 });
 
 t.test('each side refuses the other role', async (t) => {
