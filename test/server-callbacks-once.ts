@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import * as tls from 'node:tls';
 import { createClient } from 'redis';
 import { attachSessionCache, type SessionCacheOptions } from '../lib/index.js';
-import { contextTag } from '../lib/cache/session-id-context.js';
+import { externalSessionKey } from '../lib/cache/policy.js';
 import { RedisStore } from '../lib/stores/redis.js';
 import { redisMissing, startRedis, type RedisServer } from './fixtures/redis.js';
 import {
@@ -205,7 +205,7 @@ t.test('a real Redis store that answers, hangs, dies, or holds bad entries: each
   raw.on('error', () => {});
   await raw.connect();
   t.teardown(() => raw.close());
-  const redisKey = (id: Buffer) => `tls-resumption:${contextTag(ctx)}:${id.toString('hex')}`;
+  const redisKey = (id: Buffer) => `tls-resumption:${externalSessionKey(id.toString('hex'))}`;
 
   /** A server whose every lookup goes to Redis (NO_INTERNAL), with its own store client. */
   async function redisServer(extra: SessionCacheOptions = {}, serverOptions: tls.TlsOptions = {}) {
@@ -236,7 +236,7 @@ t.test('a real Redis store that answers, hangs, dies, or holds bad entries: each
       // (A resumed TLS 1.2 connection brings no new session.)
       const latest = hit.sessions.at(-1) ?? first.sessions.at(-1)!;
       // A sealed entry that is not a session (as a buggy peer could write).
-      await store.set(`${contextTag(ctx)}:${made.at(-1)!.toString('hex')}`, Buffer.concat([Buffer.from([1, 0]), randomBytes(64)]), 60_000);
+      await store.set(externalSessionKey(made.at(-1)!.toString('hex')), Buffer.concat([Buffer.from([1, 0]), randomBytes(64)]), 60_000);
       const invalid = await handshake(t, port, { ...clientOptions, session: latest }, `${protocolName}, invalid DER`);
       t.equal(invalid.resumed, false, `${protocolName}: invalid DER is a full handshake`);
       t.equal(cache.stats().invalidSessions, 1, `${protocolName}: counted in invalidSessions`);

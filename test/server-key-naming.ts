@@ -13,7 +13,7 @@ import * as tls from 'node:tls';
 import { attachSessionCache } from '../lib/server/attach.js';
 import type { GenerateSessionKey } from '../lib/cache/session-key.js';
 import type { SessionCacheOptions } from '../lib/cache/options.js';
-import { contextTag } from '../lib/cache/session-id-context.js';
+import { externalSessionKey } from '../lib/cache/policy.js';
 import {
   captureNewSessions,
   cert,
@@ -159,11 +159,10 @@ if (missing) {
       t.same((await resumeRounds(s.port, 1, client)).resumed, [true], 'TLS 1.2 resumes from Redis');
       t.same((await resumeRounds(s.port, 1, tls13(), 'latest')).resumed, [true], 'TLS 1.3 resumes from Redis');
       await until(() => spy.calls.set.length === captured.length, 5000, 'store writes');
-      const tag = contextTag('naming-1');
-      const expected = captured.map(
-        ({ id }) => `${tag}:${Buffer.from(PREFIX).toString('hex')}${id.subarray(0, 32 - PREFIX.length).toString('hex')}`,
+      const expected = captured.map(({ id }) =>
+        externalSessionKey(`${Buffer.from(PREFIX).toString('hex')}${id.subarray(0, 32 - PREFIX.length).toString('hex')}`),
       );
-      t.same(spy.calls.set, expected, 'each key: context tag, then prefix + the first 26 bytes of the wire id');
+      t.same(spy.calls.set, expected, "each key: the store's session namespace, then prefix + the first 26 bytes of the wire id");
       t.ok(spy.calls.get.every((k) => expected.includes(k)), 'lookups use keys derived from what the clients sent');
       for (const k of spy.calls.set) t.equal(await shared.client.exists(`tls-resumption:${k}`), 1);
     });
@@ -177,7 +176,7 @@ if (missing) {
       t.teardown(() => Promise.all([a.close(), b.close()]).then(() => {}));
       const captured = captureNewSessions(a.server);
       const session = lastSession(await connect(a.port, client));
-      t.same(spy.calls.set, [`${contextTag('naming-2')}:${Buffer.from(generateSessionKey(captured[0]!.id, 32)).toString('hex')}`]);
+      t.same(spy.calls.set, [externalSessionKey(Buffer.from(generateSessionKey(captured[0]!.id, 32)).toString('hex'))]);
       t.equal((await connect(b.port, { ...client, session })).resumed, true);
       t.equal(b.cache.stats().cbHits, 1);
     });

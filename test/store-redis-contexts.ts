@@ -1,16 +1,19 @@
 /**
  * Two applications with different session id contexts on one Redis, with the same
- * key prefix and even the same seal keys: zero cross resumptions. Two servers of one
- * application (same context) on the same Redis do resume each other's sessions, so
- * the test can fail.
+ * key prefix and even the same seal keys: zero cross resumptions, and each host counts
+ * the other's sessions it was offered in sidCtxMismatch, so a fleet whose hosts
+ * disagree on the context does not look like a cold cache (issue 11). Two servers of
+ * one application (same context) on the same Redis do resume each other's sessions,
+ * so the test can fail.
  */
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { createClient } from 'redis';
 import { RedisStore } from '../lib/stores/redis.js';
+import type { SessionCacheOptions } from '../lib/index.js';
 import { startRedis, type RedisServer, runIfRedis } from './fixtures/redis.js';
 import { startCacheServer, connect, lastSession, sessionIdOf, type CacheServer } from './fixtures/server.js';
-import { contextTag } from '../lib/cache/session-id-context.js';
+import { externalSessionKey } from '../lib/cache/policy.js';
 import { PROTOCOLS, WriteTrackingStore, crossResumptions } from './fixtures/store-fleet.js';
 
 const ATTEMPTS = 40;
@@ -37,10 +40,10 @@ function main() {
   // Redis, instead of sleeping or racing the write.
   const stores: WriteTrackingStore[] = [];
   const settle = () => Promise.all(stores.map((s) => s.settled()));
-  const server = (context: string): Promise<CacheServer> => {
+  const server = (context: string, extra: SessionCacheOptions = {}): Promise<CacheServer> => {
     const store = new WriteTrackingStore(new RedisStore({ client, sealKeys }));
     stores.push(store);
-    return startCacheServer({ sessionIdContext: context, tickets: 'off', storeTimeoutMs: 2000, store });
+    return startCacheServer({ sessionIdContext: context, tickets: 'off', storeTimeoutMs: 2000, store, ...extra });
   };
 
   t.test('different contexts on one Redis: no session crosses, for TLS 1.2 ids and TLS 1.3 tickets', async (t) => {
@@ -57,31 +60,28 @@ function main() {
       t.equal(r.resumed, 0, `${protocol}: zero cross resumptions`);
     }
     const keys = await client.keys('tls-resumption:*');
-    const tags = new Set(keys.map((k) => k.split(':')[1]));
-    t.equal(tags.size, 2, 'both applications wrote, under two context tags');
+    t.ok(keys.length > 0, 'both applications wrote into the one session namespace');
     t.equal(shop.cache.stats().cbHits + admin.cache.stats().cbHits, 0, 'nothing served from the store');
+    const mismatches = shop.cache.stats().sidCtxMismatch + admin.cache.stats().sidCtxMismatch;
+    t.ok(mismatches > 0, `the offers of the other application's sessions were found and counted in sidCtxMismatch (${mismatches})`);
+    t.equal(shop.cache.stats().storeTampered + admin.cache.stats().storeTampered, 0, 'a context disagreement, not tampering');
   });
 
-  t.test('an entry copied straight into the other context\'s key is a counted tampered miss', async (t) => {
-    const shop = await server('shop-frontend');
-    const admin = await server('admin-backend');
-    t.teardown(async () => {
-      await shop.close();
-      await admin.close();
-    });
-    const first = await connect(shop.port, PROTOCOLS['TLSv1.2']);
-    const session = lastSession(first);
-    const id = sessionIdOf(session).toString('hex');
-    const shopKey = `tls-resumption:${contextTag('shop-frontend')}:${id}`;
-    const adminKey = `tls-resumption:${contextTag('admin-backend')}:${id}`;
+  t.test("an entry copied under another session's key is a counted tampered miss", async (t) => {
+    // Every lookup goes to Redis, so the offer meets the copied entry.
+    const shop = await server('shop-frontend', { mode: ['server', 'no-internal-lookup'] });
+    t.teardown(() => shop.close());
+    const first = lastSession(await connect(shop.port, PROTOCOLS['TLSv1.2']));
+    const second = lastSession(await connect(shop.port, PROTOCOLS['TLSv1.2']));
     await settle();
-    const entry = await client.get(shopKey);
-    t.type(entry, 'string', 'the session is in Redis under the shop context');
-    await client.set(adminKey, entry!, { PX: 60_000 });
-    const second = await connect(admin.port, { ...PROTOCOLS['TLSv1.2'], session });
-    t.equal(second.error, undefined);
-    t.equal(second.resumed, false, 'the copied entry does not resume');
-    t.equal(admin.cache.stats().storeTampered, 1, 'it is counted as tampered');
+    const keyOf = (session: Buffer) => `tls-resumption:${externalSessionKey(sessionIdOf(session).toString('hex'))}`;
+    const entry = await client.get(keyOf(first));
+    t.type(entry, 'string', 'the session is in Redis');
+    await client.set(keyOf(second), entry!, { PX: 60_000 });
+    const offered = await connect(shop.port, { ...PROTOCOLS['TLSv1.2'], session: second });
+    t.equal(offered.error, undefined);
+    t.equal(offered.resumed, false, 'the copied entry does not resume');
+    t.equal(shop.cache.stats().storeTampered, 1, 'it is counted as tampered (the seal binds the key)');
   });
 
   t.test('control: two servers of the same context on the same Redis resume each other', async (t) => {

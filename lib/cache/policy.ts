@@ -28,7 +28,6 @@ import type { GuardedStore } from '../stores/guarded.js';
 import type { CachedSession } from './cached-session.js';
 import { decideResume, type MissReason, type ResumeRequest, type SessionIdContextCheck } from './resume-decision.js';
 import { sessionKeyFor, type SessionKeyNaming } from './session-key.js';
-import { contextTag } from './session-id-context.js';
 import { decodeStoredSession, encodeStoredSession } from './stored-session.js';
 import { emptyStats, MISS_COUNTER, type SessionCacheStats } from './stats.js';
 
@@ -79,6 +78,17 @@ export interface NewSessionFacts {
 }
 
 /**
+ * The external store's key for a session key: one namespace for every context, so a
+ * host whose context or trust settings differ from its fleet's finds the others'
+ * sessions and counts them (sidCtxMismatch, trustMismatch) instead of seeing a cold
+ * cache; the resume decision refuses them all the same. The sealing binds each entry
+ * to this key.
+ */
+export function externalSessionKey(key: string): string {
+  return `s:${key}`;
+}
+
+/**
  * A client certificate's validity window; one that cannot be read as X.509 is treated
  * as never valid, so its session is not resumed (a full handshake verifies it anew).
  */
@@ -111,7 +121,6 @@ export class SessionCachePolicy {
   #sidCtxMatch: SessionIdContextCheck;
   readonly #sidCtxCheck: (ctx: string) => SessionIdContextCheck;
   readonly #onSidCtxObserved: ((derivation: string | undefined) => void) | undefined;
-  #ctxTag: string;
   readonly #timeoutMs: number;
   readonly #internal: MemoryStore<CachedSession>;
   readonly #external: GuardedStore | undefined;
@@ -130,7 +139,6 @@ export class SessionCachePolicy {
     this.#sidCtxCheck = config.sidCtxCheck;
     this.#sidCtxMatch = config.sidCtxCheck(config.effectiveSessionIdContext);
     this.#onSidCtxObserved = config.onSidCtxObserved;
-    this.#ctxTag = contextTag(config.sessionIdContext);
     this.#timeoutMs = config.timeout * 1000;
     this.#internal = new MemoryStore<CachedSession>({ max: config.cacheSize });
     this.#external = config.external;
@@ -157,7 +165,6 @@ export class SessionCachePolicy {
     this.#sidCtx = configured;
     this.#trust = trust;
     this.#sidCtxMatch = this.#sidCtxCheck(effective);
-    this.#ctxTag = contextTag(configured);
   }
   set statefulTls13(value: boolean) {
     this.#statefulTls13 = value;
@@ -166,9 +173,9 @@ export class SessionCachePolicy {
     return this.#external !== undefined;
   }
 
-  /** The key used in the external store: namespaced by context, so apps never meet. */
+  /** The key used in the external store (see externalSessionKey). */
   externalKey(key: string): string {
-    return `${this.#ctxTag}:${key}`;
+    return externalSessionKey(key);
   }
 
   // ---- the handshake path -------------------------------------------------

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { MAX_SID_CTX_LENGTH } from '../constants.js';
 import { makeError } from '../errors.js';
 
@@ -32,9 +31,4 @@ export function normalizeSessionIdContext(ctx: unknown, what = 'sessionIdContext
     );
   }
   return str;
-}
-
-/** A short, stable tag of a context for namespacing store keys (not secret). */
-export function contextTag(ctx: string): string {
-  return createHash('sha256').update('tls-resumption sid_ctx\0').update(ctx, 'utf8').digest('base64url').slice(0, 12);
 }

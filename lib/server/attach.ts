@@ -183,7 +183,9 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     // Without the link from a session event to its connection the facts could never be
     // found: the tap would cost a read and serve nothing (capabilities() says so).
     if (capabilities !== undefined && !capabilities.connectionFacts) return false;
-    return bindingEnforced() || (ticketsOff && serverAllowsTls13());
+    // TLS 1.3 stateful tickets need the PSK identity; with an external store, a TLS 1.3
+    // client's random legacy id would otherwise cost a store round trip for nothing.
+    return bindingEnforced() || (serverAllowsTls13() && (ticketsOff || opts.store !== undefined));
   }
   /** Whether every resumption must match its SNI name, not only those whose hello was read. */
   function bindingEnforced(): boolean {
