@@ -220,3 +220,32 @@ t.test('openssl s_client -sess_out/-sess_in: a.example session refused for b.exa
     t.equal(cache.stats().serverNameMismatch, 1, `${variantName}: one mismatch counted`);
   }
 });
+
+t.test("default options on a server with SNI contexts: no session or ticket crosses names, whichever mechanism", async (t) => {
+  // tickets 'auto' turns Node's stateless tickets off here: OpenSSL would decrypt them
+  // without asking the cache, and Node 20 and 26 do not bind them to names.
+  const clients: [string, tls.ConnectionOptions][] = [
+    ['TLS 1.3, default client', {}],
+    ['TLS 1.2, default client (offers tickets)', { maxVersion: 'TLSv1.2' }],
+  ];
+  for (const [name, clientOptions] of clients) {
+    const { cache, port } = await virtualHosts(t, {});
+    const session = await sessionFor(port, clientOptions, 'a.example');
+    const cross = await talk(port, { ...clientOptions, servername: 'b.example', session });
+    t.equal(cross.error, undefined, `${name}: b.example handshake completes`);
+    t.equal(cross.resumed, false, `${name}: the a.example session does not resume for b.example`);
+    t.equal(cache.stats().serverNameMismatch, 1, `${name}: counted`);
+    t.equal((await talk(port, { ...clientOptions, servername: 'a.example', session })).resumed, true, `${name}: it resumes for a.example`);
+  }
+  // Contexts added after attach turn them off too.
+  const server = tls.createServer({ key, cert }, (s) => s.end('hi'));
+  t.teardown(() => close(server));
+  const cache = attachSessionCache(server);
+  server.addContext('a.example', { key, cert });
+  server.addContext('b.example', { key, cert });
+  const port = await listen(server);
+  const session = await sessionFor(port, {}, 'a.example');
+  t.equal((await talk(port, { servername: 'b.example', session })).resumed, false, 'added after attach: refused for b.example');
+  t.equal(cache.stats().serverNameMismatch, 1, 'added after attach: counted');
+  t.equal(cache.capabilities().tls13StatefulTickets.status, 'working', 'TLS 1.3 resumes by stateful tickets there');
+});

@@ -20,10 +20,14 @@ export interface SessionCacheOptions {
   /** The most sessions in the internal store; 0 = unbounded. Default 20480, as OpenSSL. */
   cacheSize?: number;
   /**
-   * `'node'` (default) keeps Node's stateless tickets; `'off'` sets SSL_OP_NO_TICKET so
-   * TLS 1.2 resumes by session id and TLS 1.3 by stateful tickets this cache serves.
+   * `'node'` keeps Node's stateless tickets; `'off'` sets SSL_OP_NO_TICKET so TLS 1.2
+   * resumes by session id and TLS 1.3 by stateful tickets this cache serves. `'auto'`
+   * (default): `'off'` where SNI binding applies (SNI contexts, an SNICallback, client
+   * certificates, or `serverNameBinding: 'always'`) and no `ticketKeys` are given,
+   * because OpenSSL decrypts stateless tickets without asking the cache and Node 20 and
+   * 26 do not bind them to names; `'node'` elsewhere.
    */
-  tickets?: 'node' | 'off';
+  tickets?: 'auto' | 'node' | 'off';
   /**
    * Refuse to resume a session under another SNI name than it was made for (RFC 6066 §3).
    * `'auto'` (default) checks whenever the ClientHello is parsed: with `tickets: 'off'`,
@@ -72,7 +76,7 @@ export interface ResolvedOptions {
   readonly sessionIdContext: string | undefined;
   readonly timeout: number;
   readonly cacheSize: number;
-  readonly tickets: 'node' | 'off';
+  readonly tickets: 'auto' | 'node' | 'off';
   readonly serverNameBinding: 'auto' | 'always' | 'off';
   readonly sessionKeyPrefix: Buffer;
   readonly generateSessionKey: GenerateSessionKey | undefined;
@@ -90,7 +94,7 @@ const DEFAULTS = Object.freeze({
   mode: SESS_CACHE_SERVER,
   timeout: DEFAULT_TIMEOUT_SECONDS,
   cacheSize: DEFAULT_CACHE_SIZE,
-  tickets: 'node' as const,
+  tickets: 'auto' as const,
   serverNameBinding: 'auto' as const,
   storeTimeoutMs: 50,
   storeFailureThreshold: 5,
@@ -191,7 +195,7 @@ export function validateOptions(options: unknown): ResolvedOptions {
     // OpenSSL takes a long; a session's lifetime of more than a year is a mistake.
     timeout: given('timeout') ? integer('timeout', o.timeout, 1, 366 * 24 * 3600) : DEFAULTS.timeout,
     cacheSize: given('cacheSize') ? integer('cacheSize', o.cacheSize, 0, 2 ** 31 - 1) : DEFAULTS.cacheSize,
-    tickets: given('tickets') ? oneOf('tickets', o.tickets, ['node', 'off'] as const) : DEFAULTS.tickets,
+    tickets: given('tickets') ? oneOf('tickets', o.tickets, ['auto', 'node', 'off'] as const) : DEFAULTS.tickets,
     serverNameBinding: given('serverNameBinding')
       ? oneOf('serverNameBinding', o.serverNameBinding, ['auto', 'always', 'off'] as const)
       : DEFAULTS.serverNameBinding,

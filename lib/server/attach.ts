@@ -100,6 +100,18 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
       "a shared store needs one explicit sessionIdContext (e.g. 'shop-frontend'): Node's default is derived from process.argv, so hosts started differently would never resume each other's sessions",
     );
   }
+  /** Where names matter: SNI contexts, an SNICallback, client certificates, or 'always'. */
+  function bindingApplies(sniContexts: boolean): boolean {
+    if (opts.serverNameBinding === 'always') return true;
+    return opts.serverNameBinding === 'auto' && (sniContexts || srv.requestCert === true || hasSniCallback());
+  }
+  function hasSniContextsAtAttach(): boolean {
+    return (internals.sniContexts(server)?.length ?? 0) > 0;
+  }
+  function hasSniCallback(): boolean {
+    const sym = internals.sniCallbackSymbol(srv);
+    return sym !== undefined && typeof (srv as unknown as Record<symbol, unknown>)[sym] === 'function';
+  }
   if (opts.store !== undefined && opts.store.sealed !== true) {
     warnOnce(
       warningCodes.UNSEALED_STORE,
@@ -107,7 +119,11 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     );
   }
 
-  const ticketsOff = opts.tickets === 'off';
+  // tickets: 'auto' turns Node's stateless tickets off where names must be bound (see
+  // bindingApplies): OpenSSL decrypts them without asking the cache, and Node 20 and 26
+  // do not bind them to names. Decided now, and again when the first SNI context appears.
+  const autoTickets = opts.tickets === 'auto' && opts.ticketKeys === undefined;
+  let ticketsOff = opts.tickets === 'off' || (autoTickets && bindingApplies(hasSniContextsAtAttach()));
   const statefulTls13 = () => ticketsOff || ((srv.secureOptions ?? 0) & SSL_OP_NO_TICKET) !== 0;
   // ---- trust settings, bound into the context OpenSSL checks ----
   // addContext contexts by name, with their options where Node was given plain ones.
@@ -164,12 +180,21 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     }
     ctx.setSessionIdContext(effective);
     (ctx as NativeSecureContext & { setSessionTimeout?(s: number): void }).setSessionTimeout?.(opts.timeout);
-    if (ticketsOff) ctx.setOptions(SSL_OP_NO_TICKET);
     if (origin === 'sni' && !hasSniContexts) {
       hasSniContexts = true;
+      if (autoTickets && !ticketsOff && bindingApplies(true)) turnTicketsOff();
       updateTap();
     }
+    if (ticketsOff) ctx.setOptions(SSL_OP_NO_TICKET);
   };
+  function turnTicketsOff(): void {
+    ticketsOff = true;
+    log("tickets 'auto': SNI contexts appeared, stateless tickets off (names must be bound)");
+    for (const { context } of allContexts(server)) context.setOptions(SSL_OP_NO_TICKET);
+    srv.secureOptions = (srv.secureOptions ?? 0) | SSL_OP_NO_TICKET;
+    policy.statefulTls13 = true;
+    capabilities?.update({ tls13Stateful: serverAllowsTls13() });
+  }
   const originalSecureOptions = srv.secureOptions;
   if (ticketsOff) srv.secureOptions = (srv.secureOptions ?? 0) | SSL_OP_NO_TICKET;
   srv.sessionIdContext = effective;
@@ -189,12 +214,7 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   }
   /** Whether every resumption must match its SNI name, not only those whose hello was read. */
   function bindingEnforced(): boolean {
-    if (opts.serverNameBinding === 'always') return true;
-    return opts.serverNameBinding === 'auto' && (hasSniContexts || srv.requestCert === true || hasSniCallback());
-  }
-  function hasSniCallback(): boolean {
-    const sym = internals.sniCallbackSymbol(srv);
-    return sym !== undefined && typeof (srv as unknown as Record<symbol, unknown>)[sym] === 'function';
+    return bindingApplies(hasSniContexts);
   }
   function onHello(socket: Duplex, hello: ClientHello | undefined): void {
     policy.countHello(hello !== undefined);
@@ -303,7 +323,7 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   });
   updateTap();
   Object.defineProperty(srv, kAttached, { value: true, configurable: true });
-  log('attached: mode 0x%s, tickets %s, timeout %ds, cache size %d', policy.mode.toString(16), opts.tickets, opts.timeout, opts.cacheSize);
+  log('attached: mode 0x%s, tickets %s, timeout %ds, cache size %d', policy.mode.toString(16), ticketsOff ? 'off' : 'node', opts.timeout, opts.cacheSize);
 
   const caps = capabilities;
   return new SessionCache(policy, {
