@@ -33,6 +33,8 @@ export interface SessionStore {
    * only when the store can never become ready (closed, no client library).
    */
   ready?(): Promise<void>;
+  /** Optional: true while the store can serve calls (RedisStore, ClusterStore). */
+  readonly isReady?: boolean;
   /**
    * Optional: calls `listener` each time the store becomes ready, the first connection
    * and every reconnection after an outage included. Returns a function that removes

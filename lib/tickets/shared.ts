@@ -53,6 +53,8 @@ export const MAX_SKEW_GRACE_MS = 60_000;
 export const RETRY_MIN_MS = 100;
 /** Longest retry delay while the current period's shared key is missing. */
 export const RETRY_MAX_MS = 500;
+/** How long the first sync may take before a local key stands in. */
+export const FIRST_SYNC_GRACE_MS = 100;
 
 /** Options of `SharedTicketKeys`. */
 export interface SharedTicketKeysOptions {
@@ -227,7 +229,19 @@ export class SharedTicketKeys {
     if (this.#running) return this.sync();
     this.#running = true;
     this.#subscribeReady();
+    // A store that says it cannot answer yet gets a local key at once; any other store
+    // has FIRST_SYNC_GRACE_MS to answer before one stands in (a hung store's first sync
+    // takes its whole deadline).
+    let grace: NodeJS.Timeout | undefined;
+    if (this.#store.isReady === false) this.#localFallback(this.#ring.periodAt(this.#ring.now()), this.#ring.now());
+    else {
+      grace = setTimeout(() => {
+        if (this.#running && !this.hasSharedKey()) this.#localFallback(this.#ring.periodAt(this.#ring.now()), this.#ring.now());
+      }, FIRST_SYNC_GRACE_MS);
+      grace.unref();
+    }
     return this.sync().then(async (first) => {
+      clearTimeout(grace);
       let report = first;
       const store = this.#store;
       if (!report.ok && this.#running && typeof store.ready === 'function') {
