@@ -245,15 +245,20 @@ async function probeFleet(spec: ConnectionSpec, connections: number, onProgress:
   const known = [...origin.sessions];
   if (known.length === 0) return result('ran', origin.protocol, false, 0, 0);
   let last = known.at(-1) as Buffer;
+  // As in the probes: later tickets come about as fast as the first did (a stateless
+  // server sends none after a resumption, so do not wait long for one).
+  const wait = origin.ticketDelayMs !== null ? Math.max(MIN_TICKET_WAIT_MS, Math.ceil(origin.ticketDelayMs * 5)) : spec.ticketWaitMs;
+  const next: ConnectionSpec = { ...spec, ticketWaitMs: Math.min(spec.ticketWaitMs, wait) };
   let attempts = 0;
   let resumed = 0;
   let failed = 0;
+  let expectTicket = true;
   for (let i = 0; i < connections && failed < MAX_FAILED_CONNECTIONS; i++) {
     onProgress({ step, connection: i + 2, of: connections + 1 });
     // Newest first, each ticket once while there are several (RFC 8446 C.4).
     const session = known.pop() ?? last;
     last = session;
-    const connection = await openConnection({ ...spec, session });
+    const connection = await openConnection(expectTicket ? { ...next, session } : { ...next, session, ticketWaitMs: 0 });
     if (!connection.ok) {
       failed++;
       errors.push(connection.failure.message);
@@ -268,6 +273,9 @@ async function probeFleet(spec: ConnectionSpec, connections: number, onProgress:
     if (connection.resumed) {
       resumed++;
       resumedMs.push(round(connection.handshakeMs));
+      // A server that sends no ticket after a resumption (stateless tickets stay valid)
+      // will not send one next time either: stop waiting for it.
+      if (connection.sessions.length === 0) expectTicket = false;
       // Sessions from a server that resumed ours: it shares the first server's cache or keys.
       known.push(...connection.sessions);
     } else {

@@ -54,9 +54,11 @@ export function renderTable(report: CheckReport): string {
 
   const resumed = report.probes.filter((p) => p.resumed > 0).map((p) => MECHANISM_LABELS[p.mechanism]);
   lines.push(
-    resumesAny(report)
-      ? `Resumes by: ${resumed.join(', ')}.`
-      : 'Resumes nothing: every reconnection offering a session got a full handshake.',
+    !resumesAny(report)
+      ? 'Resumes nothing: every reconnection offering a session got a full handshake.'
+      : resumed.length > 0
+        ? `Resumes by: ${resumed.join(', ')}.`
+        : 'Resumes only in fleet mode: each probe offered a session of the server it had reached just before, and got another server (several servers behind this address, not sharing a session cache or ticket keys?).',
   );
   for (const probe of report.probes) {
     const label = MECHANISM_LABELS[probe.mechanism];

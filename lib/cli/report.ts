@@ -121,9 +121,14 @@ export const EXIT = Object.freeze({
   NOT_TLS: 4,
 });
 
-/** True when at least one mechanism resumed at least once. The cross-SNI probe does not count. */
+/**
+ * True when at least one mechanism resumed at least once, in its probe or in fleet mode
+ * (behind a round-robin balancer every probe may meet another server than the one it got
+ * its session from, while fleet mode finds the first server again). The cross-SNI probe
+ * does not count.
+ */
 export function resumesAny(report: CheckReport): boolean {
-  return report.probes.some((p) => p.resumed > 0);
+  return report.probes.some((p) => p.resumed > 0) || (report.fleet?.resumed ?? 0) > 0;
 }
 
 /** 0 when the server resumes by at least one mechanism, else 1. */
