@@ -8,6 +8,7 @@ export { attachSessionCache } from './server/attach.js';
 export { SessionCache } from './server/session-cache.js';
 export type { Capabilities, Capability, CapabilityName, CapabilityStatus } from './node/capabilities.js';
 export { warningCodes, type WarningCode } from './warnings.js';
+export { channelNames, type LookupMessage, type SessionMessage, type StoreFailureMessage } from './diagnostics.js';
 export type { SessionCacheOptions } from './cache/options.js';
 export type { SessionCacheStats } from './cache/stats.js';
 export type { ModeInput, ModeName } from './cache/mode.js';

@@ -29,7 +29,8 @@ import type { CachedSession } from './cached-session.js';
 import { decideResume, type MissReason, type ResumeRequest, type SessionIdContextCheck } from './resume-decision.js';
 import { sessionKeyFor, type SessionKeyNaming } from './session-key.js';
 import { decodeStoredSession, encodeStoredSession } from './stored-session.js';
-import { emptyStats, MISS_COUNTER, type SessionCacheStats } from './stats.js';
+import type { CacheAccounting, StoreFailure } from './accounting.js';
+import type { SessionCacheStats } from './stats.js';
 
 const log = logger('cache');
 
@@ -55,6 +56,8 @@ export interface PolicyConfig {
   waitForStoreWrites: boolean;
   /** False when TLS 1.3 tickets are stateless: their sessions are never looked up by id. */
   statefulTls13: boolean;
+  /** Where every outcome is counted (and published); shared with the server wiring. */
+  accounting: CacheAccounting;
   now: () => number;
 }
 
@@ -64,6 +67,11 @@ export interface LookupRequest {
   serverName: string | undefined | null;
   /** The version the handshake will negotiate; undefined when unknown. */
   protocolVersion: number | undefined;
+  /**
+   * False when an 'absent' miss cannot be told from a TLS 1.3 client's random legacy id
+   * yet: the wiring counts it once the handshake shows a TLS 1.2 proposal.
+   */
+  countAbsent?: boolean;
 }
 
 /** `der` to resume (and the session it came from), or null and why not. */
@@ -75,6 +83,11 @@ export interface NewSessionFacts {
   serverName: string | undefined | null;
   /** When the connection resumed a session this cache served: that chain's full-handshake time, ms. */
   authTimeMs: number | undefined;
+}
+
+/** A store write's outcome as a failure kind. */
+function storeFailureOf(outcome: string): StoreFailure {
+  return outcome === 'timeout' || outcome === 'skipped' || outcome === 'tampered' ? outcome : 'error';
 }
 
 /**
@@ -128,7 +141,7 @@ export class SessionCachePolicy {
   readonly #waitForStoreWrites: boolean;
   #statefulTls13: boolean;
   readonly #now: () => number;
-  readonly #stats = emptyStats();
+  readonly #acct: CacheAccounting;
   /** Keys removed while their external delete is in flight: never served meanwhile. */
   readonly #tombstones = new Set<string>();
 
@@ -145,6 +158,7 @@ export class SessionCachePolicy {
     this.#naming = config.naming;
     this.#waitForStoreWrites = config.waitForStoreWrites;
     this.#statefulTls13 = config.statefulTls13;
+    this.#acct = config.accounting;
     this.#now = config.now;
   }
 
@@ -190,7 +204,7 @@ export class SessionCachePolicy {
       this.#storeNew(wireId, der, facts, finish);
     } catch (err) {
       log('newSession failed, session not cached: %s', (err as Error)?.message);
-      this.#stats.notCached++;
+      this.#acct.newSession('not-cached', wireId);
       finish();
     }
   }
@@ -199,7 +213,7 @@ export class SessionCachePolicy {
     if ((this.#mode & SESS_CACHE_SERVER) === 0) return done();
     const session = this.#toCachedSession(der, wireId, facts.serverName, { trust: this.#trust, authTimeMs: facts.authTimeMs });
     if (session === undefined) {
-      this.#stats.invalidSessions++;
+      this.#acct.newSession('invalid', wireId);
       return done();
     }
     const derivation = this.#sidCtxMatch.derivationOf(session.sidCtx, session.serverName);
@@ -208,19 +222,19 @@ export class SessionCachePolicy {
       // OpenSSL stamped a context we cannot tie to ours: we could not tell this session
       // from a foreign one at lookup, so it is not cached (capabilities() says why).
       log('new session %s not cached: its session id context is not derived from ours', shortId(wireId));
-      this.#stats.notCached++;
+      this.#acct.newSession('not-cached', wireId);
       return done();
     }
     if (session.protocolVersion === TLS1_3_VERSION && !this.#statefulTls13) {
       // Stateless TLS 1.3 tickets carry the session themselves; clients never send
       // this id back, so caching it would only fill the store.
-      this.#stats.statelessSkipped++;
+      this.#acct.newSession('stateless-skipped', wireId);
       return done();
     }
     const named = sessionKeyFor(wireId, this.#naming);
     if (!named.ok) {
       log('new session %s not cached: %s', shortId(wireId), named.reason);
-      this.#stats.notCached++;
+      this.#acct.newSession('not-cached', wireId);
       return done();
     }
     const key = named.key;
@@ -230,14 +244,14 @@ export class SessionCachePolicy {
       // the handshake; a naming problem on the server should not cost the client its
       // connection, so the session is simply not cached.
       log('new session %s not cached: key %s holds another session', shortId(wireId), shortId(key));
-      this.#stats.keyClashes++;
-      this.#stats.notCached++;
+      this.#acct.newSession('key-clash', wireId);
       return done();
     }
     this.#tombstones.delete(key);
     if ((this.#mode & SESS_CACHE_NO_INTERNAL_STORE) === 0) {
-      this.#stats.cacheFull += this.#internal.set(key, session, session.expiresAtMs);
+      this.#acct.evicted(this.#internal.set(key, session, session.expiresAtMs));
     }
+    this.#acct.newSession('stored', key);
     if (log.enabled) log('new session %s stored (TLS %s)', shortId(key), session.protocolVersion === TLS1_3_VERSION ? '1.3' : '1.2');
     if (this.#external === undefined) return done();
     const ttlMs = Math.min(session.expiresAtMs, session.authExpiresAtMs) - this.#now();
@@ -250,7 +264,7 @@ export class SessionCachePolicy {
     });
     const write = this.#external.set(this.externalKey(key), stored, ttlMs).then((outcome) => {
       if (outcome !== 'ok') {
-        this.#stats.storeWriteFailures++;
+        this.#acct.storeWriteFailed(storeFailureOf(outcome), key);
         log('store write %s: %s', shortId(key), outcome);
       }
     });
@@ -269,18 +283,18 @@ export class SessionCachePolicy {
   lookup(wireId: Buffer, request: LookupRequest, cb: LookupCallback): void {
     const answer = once(cb);
     try {
-      this.#lookup(wireId, request, answer);
+      this.#lookup(wireId, request, answer, request.countAbsent !== false);
     } catch (err) {
       log('lookup failed, full handshake: %s', (err as Error)?.message);
-      this.#stats.misses++;
+      this.#acct.miss('absent', wireId);
       answer(null);
     }
   }
 
-  #lookup(wireId: Buffer, request: LookupRequest, answer: LookupCallback): void {
+  #lookup(wireId: Buffer, request: LookupRequest, answer: LookupCallback, countAbsent: boolean): void {
     if ((this.#mode & SESS_CACHE_SERVER) === 0) return answer(null);
     const named = sessionKeyFor(wireId, this.#naming);
-    if (!named.ok) return this.#miss(answer, wireId, 'absent');
+    if (!named.ok) return this.#miss(answer, wireId, 'absent', countAbsent);
     const key = named.key;
     if (this.#tombstones.has(key)) return this.#miss(answer, key, 'removed');
     const resumeRequest: ResumeRequest = {
@@ -302,17 +316,17 @@ export class SessionCachePolicy {
           return this.#miss(answer, key, decision.reason);
         }
         this.#internal.get(key, now); // mark most recently used
-        this.#stats.internalHits++;
+        this.#acct.hit('internal', key);
         if (log.enabled) log('hit %s (internal)', shortId(key));
         return answer(found.value.der, undefined, found.value);
       }
     }
     const external = this.#external;
-    if (external === undefined) return this.#miss(answer, key, 'absent');
+    if (external === undefined) return this.#miss(answer, key, 'absent', countAbsent);
     external.get(this.externalKey(key)).then(
       (result) => {
         try {
-          this.#onExternal(key, wireId, resumeRequest, result.outcome, result.value, answer);
+          this.#onExternal(key, wireId, resumeRequest, result.outcome, result.value, answer, countAbsent);
         } catch (err) {
           log('external lookup %s failed: %s', shortId(key), (err as Error)?.message);
           this.#miss(answer, key, 'store-error');
@@ -329,12 +343,13 @@ export class SessionCachePolicy {
     outcome: string,
     value: Buffer | undefined,
     answer: LookupCallback,
+    countAbsent: boolean,
   ): void {
     switch (outcome) {
       case 'hit':
         break;
       case 'miss':
-        return this.#miss(answer, key, 'absent');
+        return this.#miss(answer, key, 'absent', countAbsent);
       case 'timeout':
         return this.#miss(answer, key, 'store-timeout');
       case 'tampered':
@@ -352,9 +367,9 @@ export class SessionCachePolicy {
     const decision = decideResume(session, request, this.#now());
     if (!decision.resume) return this.#miss(answer, key, decision.reason);
     if ((this.#mode & SESS_CACHE_NO_INTERNAL_STORE) === 0) {
-      this.#stats.cacheFull += this.#internal.set(key, session, session.expiresAtMs);
+      this.#acct.evicted(this.#internal.set(key, session, session.expiresAtMs));
     }
-    this.#stats.cbHits++;
+    this.#acct.hit('external', key);
     if (log.enabled) log('hit %s (external)', shortId(key));
     answer(session.der, undefined, session);
   }
@@ -370,9 +385,8 @@ export class SessionCachePolicy {
     this.#miss(once(cb), wireId, 'server-name-mismatch');
   }
 
-  #miss(answer: LookupCallback, key: Buffer | string, reason: MissReason): void {
-    const counter = MISS_COUNTER[reason];
-    if (counter !== undefined) this.#stats[counter]++;
+  #miss(answer: LookupCallback, key: Buffer | string, reason: MissReason, countAbsent = true): void {
+    if (reason !== 'absent' || countAbsent) this.#acct.miss(reason, key);
     if (log.enabled) log('miss %s: %s', shortId(key), reason);
     answer(null, reason);
   }
@@ -414,33 +428,10 @@ export class SessionCachePolicy {
 
   // ---- connection accounting ---------------------------------------------
 
-  /**
-   * Takes back an 'absent' miss the wiring cannot attribute yet: without the ClientHello,
-   * a TLS 1.3 client's random compatibility id looks like a TLS 1.2 session id.
-   */
-  retractMiss(): void {
-    this.#stats.misses--;
-  }
-  /** Counts an 'absent' miss once the handshake showed it was a real proposal (TLS 1.2). */
-  countMiss(): void {
-    this.#stats.misses++;
-  }
-
-  countAccept(): void {
-    this.#stats.accept++;
-  }
-  countAcceptFailed(): void {
-    this.#stats.acceptFailed++;
-  }
-  countHello(parsed: boolean): void {
-    if (parsed) this.#stats.helloParsed++;
-    else this.#stats.helloUnparsed++;
-  }
   /** A handshake completed; runs the automatic flush every 255 (SSL_CTX_set_session_cache_mode(3)). */
-  countSecure(resumed: boolean): void {
-    this.#stats.acceptGood++;
-    if (resumed) this.#stats.hits++;
-    if (this.#stats.acceptGood % AUTO_CLEAR_EVERY === 0 && (this.#mode & SESS_CACHE_NO_AUTO_CLEAR) === 0) {
+  handshakeCompleted(resumed: boolean): void {
+    const completed = this.#acct.completed(resumed);
+    if (completed % AUTO_CLEAR_EVERY === 0 && (this.#mode & SESS_CACHE_NO_AUTO_CLEAR) === 0) {
       const removed = this.flush();
       if (removed > 0) log('auto flush removed %d expired sessions', removed);
     }
@@ -464,7 +455,7 @@ export class SessionCachePolicy {
     const existing = this.#internal.peek(named.key);
     if (existing !== undefined && existing.value.der.equals(der)) return false;
     this.#tombstones.delete(named.key);
-    this.#stats.cacheFull += this.#internal.set(named.key, session, session.expiresAtMs);
+    this.#acct.evicted(this.#internal.set(named.key, session, session.expiresAtMs));
     return true;
   }
 
@@ -501,20 +492,23 @@ export class SessionCachePolicy {
   /** SSL_CTX_flush_sessions(3): removes sessions expired at `atMs` (default now). */
   flush(atMs: number = this.#now()): number {
     const removed = this.#internal.flush(atMs);
-    this.#stats.flushed += removed;
+    this.#acct.flushed(removed);
     return removed;
   }
 
   stats(): SessionCacheStats {
-    const out: SessionCacheStats = { ...this.#stats, number: this.#internal.size };
-    if (this.#external !== undefined) {
-      const g = this.#external.stats();
-      out.storeTimeouts = g.timeouts;
-      out.storeErrors = g.errors;
-      out.storeTampered = g.tampered;
-      out.storeSkipped = g.skipped;
-      out.circuitOpen = g.circuitOpen;
-    }
-    return out;
+    const g = this.#external?.stats();
+    return this.#acct.snapshot(
+      g === undefined
+        ? { number: this.#internal.size }
+        : {
+            number: this.#internal.size,
+            storeTimeouts: g.timeouts,
+            storeErrors: g.errors,
+            storeTampered: g.tampered,
+            storeSkipped: g.skipped,
+            circuitOpen: g.circuitOpen,
+          },
+    );
   }
 }

@@ -8,6 +8,7 @@ import { constants as cryptoConstants } from 'node:crypto';
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { validateOptions, type SessionCacheOptions } from '../cache/options.js';
+import { CacheAccounting } from '../cache/accounting.js';
 import { SessionCachePolicy, type LookupRequest } from '../cache/policy.js';
 import { normalizeSessionIdContext } from '../cache/session-id-context.js';
 import { logger, shortId } from '../debug.js';
@@ -134,7 +135,9 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
 
   // Filled in below, once the pre-parse decision is known; the policy only reports to it.
   let capabilities: ServerCapabilities | undefined;
+  const accounting = new CacheAccounting();
   const policy = new SessionCachePolicy({
+    accounting,
     mode: opts.mode,
     sessionIdContext: sidCtx,
     effectiveSessionIdContext: effective,
@@ -217,7 +220,7 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     return bindingApplies(hasSniContexts);
   }
   function onHello(socket: Duplex, hello: ClientHello | undefined): void {
-    policy.countHello(hello !== undefined);
+    accounting.hello(hello !== undefined);
     // Node emits resumeSession only for a non-empty legacy id and no TLS 1.2 ticket.
     if (hello === undefined || hello.sessionId.length === 0) return;
     if (hello.sessionTicket !== undefined && hello.sessionTicket.length > 0) return;
@@ -288,23 +291,23 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     // TLS 1.3 client's random compatibility id rather than a session proposal: its miss
     // is counted only once the handshake completes as TLS 1.2 (see onSecure).
     const unverified = facts === undefined && serverAllowsTls13() ? socket : undefined;
-    policy.lookup(wireId, request, (der, reason, session) => {
+    policy.lookup(wireId, { ...request, countAbsent: unverified === undefined }, (der, reason, session) => {
       if (der !== null && session !== undefined && socket !== undefined) {
         (socket as tls.TLSSocket & { [kResumed]?: CachedSession })[kResumed] = session;
       }
       if (der === null && reason === 'absent' && unverified !== undefined) {
-        policy.retractMiss();
-        (unverified as tls.TLSSocket & { [kUnverifiedMiss]?: true })[kUnverifiedMiss] = true;
+        (unverified as tls.TLSSocket & { [kUnverifiedMiss]?: Buffer })[kUnverifiedMiss] = wireId;
       }
       cb(null, der);
     });
   };
-  const onConnection = () => policy.countAccept();
-  const onSecure = (socket: tls.TLSSocket & { [kUnverifiedMiss]?: true }) => {
-    if (socket[kUnverifiedMiss] && socket.getProtocol() !== 'TLSv1.3') policy.countMiss();
-    policy.countSecure(socket.isSessionReused());
+  const onConnection = () => accounting.accepted();
+  const onSecure = (socket: tls.TLSSocket & { [kUnverifiedMiss]?: Buffer }) => {
+    const deferred = socket[kUnverifiedMiss];
+    if (deferred !== undefined && socket.getProtocol() !== 'TLSv1.3') accounting.miss('absent', deferred);
+    policy.handshakeCompleted(socket.isSessionReused());
   };
-  const onClientError = () => policy.countAcceptFailed();
+  const onClientError = () => accounting.acceptFailed();
 
   server.on('newSession', onNewSession);
   server.on('resumeSession', onResumeSession);
