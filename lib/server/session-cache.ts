@@ -136,12 +136,13 @@ export class SessionCache {
   }
 
   /**
-   * Resolves once the first ticket keys are in place (at once for static keys; after the
-   * first store sync for shared ones). Never rejects: with the store down the server
-   * runs and resumes nothing by ticket until a sync succeeds.
+   * Resolves once the first ticket keys are in place: `true` when they are the ones
+   * configured (static keys) or the fleet's shared key, `false` when a shared ring is
+   * still on its local key because its store is connecting or down (it keeps retrying;
+   * `ticketKeyStats().store.shared` follows it). `true` without `ticketKeys`. Never rejects.
    */
-  ticketKeysReady(): Promise<void> {
-    return this.#hooks.ticketKeys?.ready ?? Promise.resolve();
+  ticketKeysReady(): Promise<boolean> {
+    return this.#hooks.ticketKeys?.ready ?? Promise.resolve(true);
   }
 
   /**

@@ -40,11 +40,12 @@ export interface TicketKeysHandle {
   /** Present when keys are shared through a store. */
   readonly shared?: SharedTicketKeys;
   /**
-   * Resolves when the first keys are in place: at once for static, random and derived
-   * keys; after the first store sync otherwise. Never rejects: with the store down, the
-   * server runs and resumes nothing by ticket until a sync succeeds.
+   * Resolves when the first keys are in place: `true` at once for static, random and
+   * derived keys; after the first store sync otherwise, `true` when the ring holds the
+   * fleet's shared key and `false` when it is still on its local key (store connecting
+   * or down; it keeps retrying). Never rejects.
    */
-  readonly ready: Promise<void>;
+  readonly ready: Promise<boolean>;
   /** The ring's counters, the path, and the store's counters when shared. */
   stats(): TicketKeysStats & { store?: SharedTicketKeysStats };
   /**
@@ -102,7 +103,7 @@ export function attachTicketKeys(server: tls.Server, option: unknown, context: T
 
   const installOptions = context.useCallback === undefined ? {} : { useCallback: context.useCallback };
   const installation = installTicketKeys(server, ring, installOptions);
-  const ready = shared ? shared.start().then(() => undefined) : Promise.resolve();
+  const ready = shared ? shared.start().then((report) => report.ok, () => false) : Promise.resolve(true);
   let stopped = false;
 
   if (config.kind === 'rotating') {
