@@ -152,8 +152,9 @@ t.test('client cache: sessions held is a gauge, the rest counters', async (t) =>
 t.test('help texts are written for an operator; every stats() field is exported', async (t) => {
   // Distinct values per field, so each one is found in the output.
   const fake = emptyStats() as unknown as Record<string, number | boolean>;
-  let v = 101;
-  for (const k of Object.keys(fake)) fake[k] = k === 'circuitOpen' ? true : v++;
+  // Far apart, so no value can pass for another or for a sum of two.
+  let v = 100_003;
+  for (const k of Object.keys(fake)) fake[k] = k === 'circuitOpen' ? true : (v = v * 3 + 1);
   fake.keyClashes = 7;
   const stats = fake as unknown as SessionCacheStats;
   const ring = {

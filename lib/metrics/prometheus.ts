@@ -134,7 +134,7 @@ function cacheMetrics(cache: NonNullable<MetricsOptions['cache']>): MetricSpec[]
     ),
     counter(
       'lookups_total',
-      'Sessions clients proposed, by what the cache found: internal_hit/external_hit resumed; every other result meant a full handshake (miss: unknown session; expired; sid_ctx_mismatch: made under another session id context; server_name_mismatch: made for another SNI name; protocol_mismatch; removed; invalid: unreadable stored entry).',
+      'Sessions clients proposed, by what the cache found: internal_hit/external_hit resumed; every other result meant a full handshake (miss: unknown session; expired; sid_ctx_mismatch: made under another session id context; trust_mismatch: made under other client-certificate or CA settings; auth_expired: its full handshake is older than timeout; peer_cert_expired: its client certificate expired since; server_name_mismatch: made for another SNI name; protocol_mismatch; removed; invalid: unreadable stored entry).',
       ['result'],
       () => {
         const x = s();
@@ -204,6 +204,9 @@ const LOOKUP_RESULTS: readonly [keyof SessionCacheStats, string][] = [
   ['misses', 'miss'],
   ['timeouts', 'expired'],
   ['sidCtxMismatch', 'sid_ctx_mismatch'],
+  ['trustMismatch', 'trust_mismatch'],
+  ['authExpired', 'auth_expired'],
+  ['peerCertExpired', 'peer_cert_expired'],
   ['serverNameMismatch', 'server_name_mismatch'],
   ['protocolMismatch', 'protocol_mismatch'],
   ['removedHits', 'removed'],
