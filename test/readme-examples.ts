@@ -121,7 +121,7 @@ t.test('every README TypeScript example type-checks as written, or names a runna
     }
     const problems = diagnostics[i] as string[];
     if (KNOWN_BROKEN.includes(first)) {
-      t.not(problems.length, 0, `${name}: listed as broken; it works now, take it off KNOWN_BROKEN`);
+      t.not(problems.length, 0, `${name}: still fails as listed in KNOWN_BROKEN (once it works, take it off the list)`);
       if (problems.length > 0) t.comment(`known broken, ${name}:\n  ${problems.join('\n  ')}`);
       return;
     }
