@@ -33,7 +33,7 @@ import type { AddressInfo } from 'node:net';
 import { median, sTime } from './lib/measure.js';
 import { TicketKeyRing } from '../lib/tickets/ring.js';
 import { derivedKeySource, randomKeySource } from '../lib/tickets/sources.js';
-import { installTicketKeys } from '../lib/tickets/node-callback.js';
+import { installTicketKeys } from '../lib/server/ticket-key-installation.js';
 
 const fixtures = join(__dirname, '..', 'test', 'fixtures');
 const HOUR = 3_600_000;

@@ -9,7 +9,7 @@ export { SessionCache } from './server/session-cache.js';
 export type { Capabilities, Capability, CapabilityName, CapabilityStatus } from './node/capabilities.js';
 export { warningCodes, type WarningCode } from './warnings.js';
 export { channelNames, type LookupMessage, type SessionMessage, type StoreFailureMessage } from './diagnostics.js';
-export type { SessionCacheOptions } from './cache/options.js';
+export type { SessionCacheOptions } from './server/options.js';
 export type { SessionCacheStats } from './cache/stats.js';
 export type { ModeInput, ModeName } from './cache/mode.js';
 export type { GenerateSessionKey } from './cache/session-key.js';
@@ -24,9 +24,9 @@ export {
   type ClusterSessionServer,
 } from './stores/cluster-primary.js';
 export { SealedStore, type SealedStoreOptions } from './stores/sealed.js';
-export { attachTicketKeys, type TicketKeysHandle } from './tickets/attach.js';
+export { attachTicketKeys, type TicketKeysHandle } from './server/attach-ticket-keys.js';
 export type { TicketKeysOption, RotatingTicketKeysOptions } from './tickets/options.js';
-export type { TicketKeysStats } from './tickets/node-callback.js';
+export type { TicketKeysStats } from './server/ticket-key-installation.js';
 export {
   SESS_CACHE_OFF,
   SESS_CACHE_CLIENT,

@@ -3,7 +3,7 @@ import * as tls from 'node:tls';
 import { key, cert, listen, close } from './fixtures/tls.js';
 import { runCli, summary, caFile, sClientCarriesOver, type CliRun } from './fixtures/cli/run.js';
 import { attachSessionCache } from '../lib/server/attach.js';
-import type { SessionCacheOptions } from '../lib/cache/options.js';
+import type { SessionCacheOptions } from '../lib/server/options.js';
 
 const VERSION_OF = { 'tls1.3-ticket': 'tls1.3', 'tls1.2-ticket': 'tls1.2', 'tls1.2-session-id': 'tls1.2-id' } as const;
 

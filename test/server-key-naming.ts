@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import * as tls from 'node:tls';
 import { attachSessionCache } from '../lib/server/attach.js';
 import type { GenerateSessionKey } from '../lib/cache/session-key.js';
-import type { SessionCacheOptions } from '../lib/cache/options.js';
+import type { SessionCacheOptions } from '../lib/server/options.js';
 import { externalSessionKey } from '../lib/cache/policy.js';
 import {
   captureNewSessions,

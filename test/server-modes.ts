@@ -15,7 +15,7 @@ import {
   SESS_CACHE_SERVER,
 } from '../lib/constants.js';
 import type { ModeInput } from '../lib/cache/mode.js';
-import type { SessionCacheOptions } from '../lib/cache/options.js';
+import type { SessionCacheOptions } from '../lib/server/options.js';
 import { sClientReconnect } from './fixtures/tls.js';
 import {
   captureNewSessions,

@@ -2,7 +2,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { listen, close } from './fixtures/tls.js';
 import { handshake, manualClock, ticketServer } from './fixtures/tickets/tls.js';
-import { attachTicketKeys } from '../lib/tickets/attach.js';
+import { attachTicketKeys } from '../lib/server/attach-ticket-keys.js';
 
 const HOUR = 3_600_000;
 

@@ -5,7 +5,7 @@ import { key, cert, listen, close } from './fixtures/tls.js';
 import { handshake, ticketServer, type Version } from './fixtures/tickets/tls.js';
 import { TicketKeyRing } from '../lib/tickets/ring.js';
 import { derivedKeySource } from '../lib/tickets/sources.js';
-import { installTicketKeys } from '../lib/tickets/node-callback.js';
+import { installTicketKeys } from '../lib/server/ticket-key-installation.js';
 import { nodeTicketKeyBytes } from '../lib/tickets/key.js';
 
 const HOUR = 3_600_000;

@@ -4,7 +4,7 @@ import { createClient } from 'redis';
 import { RedisStore } from '../lib/stores/redis.js';
 import { TicketKeyRing, keyNamePrefix } from '../lib/tickets/ring.js';
 import { SharedTicketKeys } from '../lib/tickets/shared.js';
-import { attachTicketKeys } from '../lib/tickets/attach.js';
+import { attachTicketKeys } from '../lib/server/attach-ticket-keys.js';
 import { attachSessionCache } from '../lib/index.js';
 import type * as tls from 'node:tls';
 import { startRedis, type RedisServer, runIfRedis } from './fixtures/redis.js';

@@ -5,7 +5,7 @@ import { listen, close } from './fixtures/tls.js';
 import { handshake, sClient, tempDir, ticketServer, type Version } from './fixtures/tickets/tls.js';
 import { TicketKeyRing } from '../lib/tickets/ring.js';
 import { derivedKeySource } from '../lib/tickets/sources.js';
-import { installTicketKeys, type TicketKeysInstallation } from '../lib/tickets/node-callback.js';
+import { installTicketKeys, type TicketKeysInstallation } from '../lib/server/ticket-key-installation.js';
 import { validateTicketKeysOption } from '../lib/tickets/options.js';
 
 const HOUR = 3_600_000;

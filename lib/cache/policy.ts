@@ -23,8 +23,7 @@ import { logger, shortId } from '../debug.js';
 import { makeError } from '../errors.js';
 import { X509Certificate } from 'node:crypto';
 import { parseSessionDer } from '../protocol/session-der.js';
-import { MemoryStore } from '../stores/memory.js';
-import type { GuardedStore } from '../stores/guarded.js';
+import type { GuardedSessionStore, InternalStore } from '../stores/store.js';
 import type { CachedSession } from './cached-session.js';
 import { decideResume, type MissReason, type ResumeRequest, type SessionIdContextCheck } from './resume-decision.js';
 import { sessionKeyFor, type SessionKeyNaming } from './session-key.js';
@@ -50,9 +49,11 @@ export interface PolicyConfig {
   onSidCtxObserved?: (derivation: string | undefined) => void;
   /** Seconds; caps every session's own timeout. */
   timeout: number;
-  cacheSize: number;
   naming: SessionKeyNaming;
-  external: GuardedStore | undefined;
+  /** The in-process store (a MemoryStore bounded by cacheSize). */
+  internal: InternalStore<CachedSession>;
+  /** The external store behind its guard, if any. */
+  external: GuardedSessionStore | undefined;
   waitForStoreWrites: boolean;
   /** False when TLS 1.3 tickets are stateless: their sessions are never looked up by id. */
   statefulTls13: boolean;
@@ -135,8 +136,8 @@ export class SessionCachePolicy {
   readonly #sidCtxCheck: (ctx: string) => SessionIdContextCheck;
   readonly #onSidCtxObserved: ((derivation: string | undefined) => void) | undefined;
   readonly #timeoutMs: number;
-  readonly #internal: MemoryStore<CachedSession>;
-  readonly #external: GuardedStore | undefined;
+  readonly #internal: InternalStore<CachedSession>;
+  readonly #external: GuardedSessionStore | undefined;
   readonly #naming: SessionKeyNaming;
   readonly #waitForStoreWrites: boolean;
   #statefulTls13: boolean;
@@ -153,7 +154,7 @@ export class SessionCachePolicy {
     this.#sidCtxMatch = config.sidCtxCheck(config.effectiveSessionIdContext);
     this.#onSidCtxObserved = config.onSidCtxObserved;
     this.#timeoutMs = config.timeout * 1000;
-    this.#internal = new MemoryStore<CachedSession>({ max: config.cacheSize });
+    this.#internal = config.internal;
     this.#external = config.external;
     this.#naming = config.naming;
     this.#waitForStoreWrites = config.waitForStoreWrites;

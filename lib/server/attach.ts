@@ -7,7 +7,7 @@
 import { constants as cryptoConstants } from 'node:crypto';
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { validateOptions, type SessionCacheOptions } from '../cache/options.js';
+import { validateOptions, type SessionCacheOptions } from './options.js';
 import { CacheAccounting } from '../cache/accounting.js';
 import { SessionCachePolicy, type LookupRequest } from '../cache/policy.js';
 import { normalizeSessionIdContext } from '../cache/session-id-context.js';
@@ -16,7 +16,8 @@ import { makeError } from '../errors.js';
 import type { ClientHello } from '../protocol/client-hello.js';
 import { DEFAULT_MAX_CLIENT_HELLO_BYTES } from '../protocol/client-hello.js';
 import { GuardedStore } from '../stores/guarded.js';
-import { attachTicketKeys } from '../tickets/attach.js';
+import { MemoryStore } from '../stores/memory.js';
+import { attachTicketKeys } from './attach-ticket-keys.js';
 import { ServerCapabilities } from '../node/capabilities.js';
 import { currentTlsSocket, rawSocketOf, serverNameOf } from '../node/current-socket.js';
 import { internals } from '../node/internals.js';
@@ -145,7 +146,7 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     sidCtxCheck,
     onSidCtxObserved: (derivation) => capabilities?.sessionIdContextObserved(derivation as SidCtxDerivation | undefined),
     timeout: opts.timeout,
-    cacheSize: opts.cacheSize,
+    internal: new MemoryStore<CachedSession>({ max: opts.cacheSize }),
     naming: { prefix: opts.sessionKeyPrefix, generate: opts.generateSessionKey },
     external:
       opts.store &&

@@ -4,8 +4,8 @@ import { normalizeSessionIdContext } from '../cache/session-id-context.js';
 import type { SessionCacheStats } from '../cache/stats.js';
 import { makeError } from '../errors.js';
 import type { Capabilities } from '../node/capabilities.js';
-import type { TicketKeysHandle } from '../tickets/attach.js';
-import type { TicketKeysStats } from '../tickets/node-callback.js';
+import type { TicketKeysHandle } from './attach-ticket-keys.js';
+import type { TicketKeysStats } from './ticket-key-installation.js';
 import type { SharedTicketKeysStats } from '../tickets/shared.js';
 
 /** What the server wiring does for the public object. */

@@ -52,3 +52,27 @@ export interface SessionStore {
    */
   readonly sealed?: boolean;
 }
+
+/**
+ * The in-process store the cache policy keeps sessions in: a bounded LRU with expiry
+ * (`MemoryStore`). `set` returns how many entries it evicted to make room.
+ */
+export interface InternalStore<V> {
+  readonly size: number;
+  get(key: string, nowMs: number): V | undefined;
+  peek(key: string): { value: V; expiresAtMs: number } | undefined;
+  set(key: string, value: V, expiresAtMs: number): number;
+  delete(key: string): boolean;
+  flush(nowMs: number): number;
+}
+
+/**
+ * An external store as the cache policy calls it: behind a deadline and a circuit
+ * breaker (`GuardedStore`), so every call settles, with an outcome instead of a throw.
+ */
+export interface GuardedSessionStore {
+  get(key: string): Promise<{ outcome: 'hit' | 'miss' | 'timeout' | 'error' | 'tampered' | 'skipped'; value?: Buffer }>;
+  set(key: string, value: Buffer, ttlMs: number): Promise<'ok' | 'timeout' | 'error' | 'skipped'>;
+  delete(key: string): Promise<'ok' | 'timeout' | 'error' | 'skipped'>;
+  stats(): { timeouts: number; errors: number; tampered: number; skipped: number; circuitOpen: boolean };
+}

@@ -24,6 +24,7 @@
  *
  * Lookups by name compare every held name in constant time and never exit early.
  */
+import { makeError } from '../errors.js';
 import { timingSafeEqual } from 'node:crypto';
 import { logger } from '../debug.js';
 import { destroyTicketKey, keyLabel, sameTicketKey, TICKET_KEY_NAME_LENGTH, type TicketKey } from './key.js';
@@ -156,7 +157,7 @@ export class TicketKeyRing {
   static rotating(options: RotatingRingOptions): TicketKeyRing {
     const { rotateEveryMs, keep } = options;
     if (!(Number.isFinite(rotateEveryMs) && rotateEveryMs > 0) || !(Number.isInteger(keep) && keep >= 1)) {
-      throw new RangeError('rotateEveryMs must be > 0 and keep an integer >= 1');
+      throw makeError('ERR_TLS_RESUMPTION_OUT_OF_RANGE', 'rotateEveryMs must be > 0 and keep an integer >= 1');
     }
     return new TicketKeyRing(rotateEveryMs, keep, options.now ?? Date.now, options.source);
   }
@@ -282,7 +283,7 @@ export class TicketKeyRing {
 
   /** Replaces every key of a static ring (newest first), zeroing the old ones. */
   replaceKeys(keys: readonly TicketKey[]): void {
-    if (!this.#static) throw new TypeError('replaceKeys() is for static rings; rotating rings take setKey()');
+    if (!this.#static) throw makeError('ERR_TLS_RESUMPTION_INVALID_ARG', 'replaceKeys() is for static rings; rotating rings take setKey()');
     const old = this.#slots;
     this.#slots = keys.map((key, index) => ({
       period: STATIC_PERIOD,

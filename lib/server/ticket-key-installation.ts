@@ -43,8 +43,8 @@ import { warnOnce, warningCodes } from '../warnings.js';
 import { makeError } from '../errors.js';
 import { allContexts, defaultContext, watchSecureContexts, type NativeSecureContext } from '../node/secure-contexts.js';
 import { hasTicketKeyCallback, replaceTicketKeyHandler, useTicketKeyHandler, type TicketKeyHandler } from '../node/ticket-key-callback.js';
-import { keyLabel, nodeTicketKeyBytes, type TicketKey } from './key.js';
-import type { TicketKeyRing, TicketKeyRingStats } from './ring.js';
+import { keyLabel, nodeTicketKeyBytes, type TicketKey } from '../tickets/key.js';
+import type { TicketKeyRing, TicketKeyRingStats } from '../tickets/ring.js';
 
 const log = logger('tickets');
 

@@ -12,12 +12,12 @@ import type * as tls from 'node:tls';
 import { logger } from '../debug.js';
 import { makeError } from '../errors.js';
 import type { SessionStore } from '../stores/store.js';
-import type { RandomBytes } from './key.js';
-import { installTicketKeys, type TicketKeyPath, type TicketKeysStats } from './node-callback.js';
-import { validateTicketKeysOption, type TicketKeysConfig } from './options.js';
-import { TicketKeyRing } from './ring.js';
-import { SharedTicketKeys, type SharedTicketKeysStats } from './shared.js';
-import { derivedKeySource, randomKeySource } from './sources.js';
+import type { RandomBytes } from '../tickets/key.js';
+import { installTicketKeys, type TicketKeyPath, type TicketKeysStats } from './ticket-key-installation.js';
+import { validateTicketKeysOption, type TicketKeysConfig } from '../tickets/options.js';
+import { TicketKeyRing } from '../tickets/ring.js';
+import { SharedTicketKeys, type SharedTicketKeysStats } from '../tickets/shared.js';
+import { derivedKeySource, randomKeySource } from '../tickets/sources.js';
 
 const log = logger('tickets');
 

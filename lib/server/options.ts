@@ -1,10 +1,11 @@
 import { DEFAULT_CACHE_SIZE, DEFAULT_TIMEOUT_SECONDS, MAX_SESSION_ID_LENGTH, SESS_CACHE_SERVER } from '../constants.js';
 import { makeError } from '../errors.js';
 import type { SessionStore } from '../stores/store.js';
+import { GUARD_DEFAULTS } from '../stores/guarded.js';
 import { validateTicketKeysOption, type TicketKeysOption } from '../tickets/options.js';
-import { parseMode, type ModeInput } from './mode.js';
-import type { GenerateSessionKey } from './session-key.js';
-import { normalizeSessionIdContext } from './session-id-context.js';
+import { parseMode, type ModeInput } from '../cache/mode.js';
+import type { GenerateSessionKey } from '../cache/session-key.js';
+import { normalizeSessionIdContext } from '../cache/session-id-context.js';
 
 /** Options of `attachSessionCache(server, options)`. Every field is optional. */
 export interface SessionCacheOptions {
@@ -96,9 +97,10 @@ const DEFAULTS = Object.freeze({
   cacheSize: DEFAULT_CACHE_SIZE,
   tickets: 'auto' as const,
   serverNameBinding: 'auto' as const,
-  storeTimeoutMs: 50,
-  storeFailureThreshold: 5,
-  storeCooldownMs: 5000,
+  // One copy of the guard's defaults (stores/guarded.ts), under this option's names.
+  storeTimeoutMs: GUARD_DEFAULTS.timeoutMs,
+  storeFailureThreshold: GUARD_DEFAULTS.failureThreshold,
+  storeCooldownMs: GUARD_DEFAULTS.cooldownMs,
   waitForStoreWrites: false,
   helloTimeoutMs: 10_000,
 });
