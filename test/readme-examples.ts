@@ -53,10 +53,6 @@ const EXPORTS = [
 ];
 
 const KNOWN_BROKEN: readonly string[] = [
-  // Uses `https` without importing it (import * as https from 'node:https').
-  "import { attachSessionCache } from 'tls-resumption';",
-  // Uses `cluster` without importing it (import cluster from 'node:cluster').
-  "import { attachSessionCache, RedisStore, ClusterStore } from 'tls-resumption';",
 ];
 
 const scaffoldPath = join(root, 'test', '__readme_scaffold.d.ts');
