@@ -38,8 +38,6 @@ import { SessionCache } from './session-cache.js';
 const log = logger('server');
 const kAttached = Symbol.for('tls-resumption.attached');
 const kUnverifiedMiss = Symbol('tls-resumption.unverified-miss');
-/** On a socket that resumed a session this cache served: that session. */
-const kResumed = Symbol('tls-resumption.resumed-session');
 const SSL_OP_NO_TICKET = cryptoConstants.SSL_OP_NO_TICKET;
 const TLS1_2_VERSION = 0x0303;
 const TLS1_3_VERSION = 0x0304;
@@ -261,17 +259,23 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
   }
 
   // ---- Node's session events ----
+  // TLS 1.3 connections that resumed a session this cache served: that session, so the
+  // ticket issued after the resumption continues its chain (see authExpiresAtMs). A
+  // WeakMap rather than a property, so TLSSockets keep their shape.
+  const resumedTls13 = new WeakMap<tls.TLSSocket, CachedSession>();
   const onNewSession = (id: Buffer, der: Buffer, done: () => void) => {
-    const socket = eventSocket() as (tls.TLSSocket & { [kResumed]?: CachedSession }) | undefined;
-    // A ticket issued on a connection that resumed one of ours continues that chain.
-    const resumed = socket?.[kResumed];
+    const socket = eventSocket();
+    const resumed = socket === undefined ? undefined : resumedTls13.get(socket);
     const authTimeMs = resumed === undefined ? undefined : resumed.authExpiresAtMs - opts.timeout * 1000;
     policy.onNewSession(id, der, { serverName: serverNameOf(socket), authTimeMs }, done);
   };
   const onResumeSession = (id: Buffer, cb: (err: Error | null, der?: Buffer | null) => void) => {
     let wireId = id;
     let request: LookupRequest = { serverName: null, protocolVersion: undefined };
-    const socket = eventSocket();
+    // Only where something needs the connection: the pre-parse's facts, TLS 1.3 chains,
+    // or a miss that must wait for the handshake's version (a TLS 1.2-only server
+    // without the pre-parse needs none of them).
+    const socket = removeTap !== undefined || serverAllowsTls13() ? eventSocket() : undefined;
     const facts = factsOf(socket);
     if (facts === undefined && bindingEnforced()) {
       // The pre-parse did not read this hello (stalled past helloTimeoutMs, too large,
@@ -293,8 +297,8 @@ export function attachSessionCache(server: tls.Server, options?: SessionCacheOpt
     // is counted only once the handshake completes as TLS 1.2 (see onSecure).
     const unverified = facts === undefined && serverAllowsTls13() ? socket : undefined;
     policy.lookup(wireId, { ...request, countAbsent: unverified === undefined }, (der, reason, session) => {
-      if (der !== null && session !== undefined && socket !== undefined) {
-        (socket as tls.TLSSocket & { [kResumed]?: CachedSession })[kResumed] = session;
+      if (der !== null && session !== undefined && socket !== undefined && session.protocolVersion === TLS1_3_VERSION) {
+        resumedTls13.set(socket, session);
       }
       if (der === null && reason === 'absent' && unverified !== undefined) {
         (unverified as tls.TLSSocket & { [kUnverifiedMiss]?: Buffer })[kUnverifiedMiss] = wireId;
