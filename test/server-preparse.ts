@@ -119,7 +119,7 @@ t.test('a ClientHello split across reads or records is reassembled and the clien
   }
 });
 
-t.test('garbage gets the same tlsClientError as on a server without the cache, and the server keeps serving', async (t) => {
+t.test('garbage gets the same tlsClientError as on a server with Node\'s own session handlers, and the server keeps serving', async (t) => {
   const hello = await captureHello(nodeClient({ servername: 'localhost' }));
   const random = Buffer.concat(Array.from({ length: 16 }, (_, i) => createHash('sha256').update(`garbage ${i}`).digest()));
   const oneMoreByteInRecord = Buffer.from(hello);
@@ -159,7 +159,19 @@ t.test('garbage gets the same tlsClientError as on a server without the cache, a
     return out;
   }
 
+  // The baseline is a server with Node's documented session handlers (a Map), not one
+  // without any: a 'resumeSession' listener turns on Node's own ClientHello parser on
+  // Node 20 and 22, which waits for a whole record before OpenSSL sees it, so a header
+  // announcing 16 KiB + 1 then FIN is ECONNRESET there and ERR_SSL_DATA_LENGTH_TOO_LONG
+  // without the listener (measured on 22.23.5). Any session cache needs that listener;
+  // what is checked here is that the pre-parse adds no difference of its own.
   const bare = closeAtEnd(t, tls.createServer({ key, cert }, (s) => s.end('hi')));
+  const sessions = new Map<string, Buffer>();
+  bare.on('newSession', (id: Buffer, der: Buffer, done: () => void) => {
+    sessions.set(id.toString('hex'), der);
+    done();
+  });
+  bare.on('resumeSession', (id: Buffer, cb: (err: Error | null, der: Buffer | null) => void) => cb(null, sessions.get(id.toString('hex')) ?? null));
   const barePort = await listen(bare);
   const expected = await errorCodes(bare, barePort);
   await close(bare);
@@ -167,7 +179,7 @@ t.test('garbage gets the same tlsClientError as on a server without the cache, a
   const { server, cache, port } = await cachedServer(t);
   const session = await firstSession(port, TLS13);
   const got = await errorCodes(server, port);
-  payloads.forEach(([name], i) => t.equal(got[i], expected[i], `${name}: ${expected[i]}, as without the cache`));
+  payloads.forEach(([name], i) => t.equal(got[i], expected[i], `${name}: ${expected[i]}, as with Node's own handlers`));
   const stats = cache.stats();
   t.equal(stats.acceptFailed, payloads.length, 'each counted in acceptFailed');
   t.equal(stats.helloUnparsed, payloads.length, `each handed to Node unparsed (${stats.helloParsed} parsed)`);
