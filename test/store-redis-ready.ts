@@ -63,7 +63,7 @@ function main() {
     const reconnected = new Promise<void>((resolve) => store.onReady(resolve));
     await redis.restart();
     await reconnected;
-    t.pass('onReady fired after Redis came back');
+    t.equal(store.isReady, true, 'onReady fired after Redis came back, and the store says it is ready');
     await store.close();
     await t.rejects(store.ready(), { code: 'ERR_TLS_RESUMPTION_STORE_UNAVAILABLE' }, 'a closed store is never ready');
 
