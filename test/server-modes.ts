@@ -6,6 +6,7 @@
  *
  * NO_AUTO_CLEAR is shown in server-expiry.ts (it needs 255 handshakes).
  */
+import { skipWithoutRedis } from './fixtures/redis.js';
 import t from 'tap';
 import {
   SESS_CACHE_NO_AUTO_CLEAR,
@@ -125,8 +126,7 @@ t.test('setMode() at run time: OFF stops resumption at once, SERVER brings it ba
 
 const missing = sharedStoreMissing();
 if (missing) {
-  console.error(missing);
-  t.skip(missing, () => {});
+  skipWithoutRedis(t, missing);
 } else {
   t.test('with an external store (real redis-server, sealed RedisStore)', async (t) => {
     const shared: SharedStore = await startSharedStore();
