@@ -50,7 +50,7 @@ const VARIANTS: Variant[] = [
 
 async function serve(kind: Kind, workers: number, redisUrl: string | undefined): Promise<void> {
   if (kind === 'cluster' && cluster.isPrimary) {
-    ClusterStore.primary({ max: 100_000 });
+    ClusterStore.primary({ cacheSize: 100_000 });
     let listening = 0;
     cluster.on('message', (_w, m: { listening?: number }) => {
       if (typeof m?.listening === 'number' && ++listening === workers) process.stdout.write(`${m.listening}\n`);

@@ -45,7 +45,7 @@ type Variant = (typeof VARIANTS)[number];
 async function serve(variant: Variant, redisUrl: string | undefined): Promise<void> {
   const clustered = variant.startsWith('cluster');
   if (clustered && cluster.isPrimary) {
-    if (variant !== 'cluster, no store') ClusterStore.primary({ max: 100_000 });
+    if (variant !== 'cluster, no store') ClusterStore.primary({ cacheSize: 100_000 });
     let listening = 0;
     cluster.on('listening', (_w, address) => {
       if (++listening === 2) process.stdout.write(`${address.port}\n`);

@@ -48,7 +48,7 @@ async function main() {
   const { port } = server.address() as AddressInfo;
 
   // The one line: a bounded cache of client sessions, per destination.
-  const sessions = new ClientSessionCache({ max: 1000 });
+  const sessions = new ClientSessionCache({ cacheSize: 1000 });
 
   for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
     const results: string[] = [];

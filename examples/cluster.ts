@@ -20,7 +20,7 @@ const WORKERS = 2;
 
 if (cluster.isPrimary) {
   // 1. In the primary: hold the shared, bounded cache (LRU + expiry).
-  ClusterStore.primary({ max: 20_480 });
+  ClusterStore.primary({ cacheSize: 20_480 });
   let listening = 0;
   cluster.on('listening', (_worker, address) => {
     if (++listening < WORKERS) return;

@@ -8,6 +8,8 @@ export { attachSessionCache } from './server/attach.js';
 export { SessionCache } from './server/session-cache.js';
 export type { Capabilities, Capability, CapabilityName, CapabilityStatus } from './node/capabilities.js';
 export { warningCodes, type WarningCode } from './warnings.js';
+export { deprecationCodes, type DeprecationCode } from './deprecations.js';
+export type { Duration, Milliseconds, Seconds } from './units.js';
 export { channelNames, type LookupMessage, type SessionMessage, type StoreFailureMessage } from './diagnostics.js';
 export type { SessionCacheOptions } from './server/options.js';
 export type { SessionCacheStats } from './cache/stats.js';
@@ -18,7 +20,7 @@ export type { SessionStore } from './stores/store.js';
 export { RedisStore, DEFAULT_REDIS_KEY_PREFIX, type RedisStoreOptions } from './stores/redis.js';
 export { ClusterStore, type ClusterStoreOptions } from './stores/cluster.js';
 export {
-  serveClusterSessions,
+  deprecatedServeClusterSessions as serveClusterSessions,
   type ClusterPrimaryOptions,
   type ClusterPrimaryStats,
   type ClusterSessionServer,

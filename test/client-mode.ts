@@ -5,6 +5,7 @@ import t from 'tap';
 import * as tls from 'node:tls';
 import { ClientSessionCache } from '../lib/client/client-session-cache.js';
 import { key, cert, ca, listen, close } from './fixtures/tls.js';
+import { SESS_CACHE_CLIENT, SESS_CACHE_OFF } from '../lib/constants.js';
 
 function exchange(socket: tls.TLSSocket): Promise<{ reused: boolean; sessions: Buffer[]; error?: Error }> {
   return new Promise((resolve) => {
@@ -37,22 +38,38 @@ for (const mode of ['off', 'server', ['client', 'no-internal-store']] as const) 
     const dest = { host: '127.0.0.1', port, ca, servername: 'localhost' };
     const first = await exchange(cache.connect(dest));
     t.equal(first.sessions.length, 2, 'the application got both tickets');
-    t.equal(cache.size, 0);
+    t.equal(cache.stats().number, 0);
     t.equal(cache.stats().stored, 0);
     t.equal((await exchange(cache.connect(dest))).reused, false, 'nothing to offer');
     // Added by hand, a session is offered in any mode.
     t.equal(cache.add(dest, first.sessions[0]!), true);
     t.equal((await exchange(cache.connect(dest))).reused, true);
-    t.equal(cache.size, 0, 'the ticket was used; the new one was not stored');
+    t.equal(cache.stats().number, 0, 'the ticket was used; the new one was not stored');
   });
 }
+
+t.test('setMode() takes effect from the next connection and returns the previous mode; getMode() reads it', async (t) => {
+  const port = await withServer(t);
+  const cache = new ClientSessionCache();
+  const dest = { host: '127.0.0.1', port, ca, servername: 'localhost' };
+  t.equal(cache.setMode('off'), SESS_CACHE_CLIENT, 'the previous mode');
+  t.equal(cache.getMode(), SESS_CACHE_OFF);
+  await exchange(cache.connect(dest));
+  t.equal(cache.stats().stored, 0, "mode 'off': the connection's tickets were not stored");
+  t.equal(cache.setMode(['client']), SESS_CACHE_OFF);
+  await exchange(cache.connect(dest));
+  t.equal(cache.stats().stored, 2, "mode 'client' again: both tickets stored");
+  t.equal((await exchange(cache.connect(dest))).reused, true, 'and offered');
+  t.throws(() => cache.setMode('nonsense' as never), { code: 'ERR_TLS_RESUMPTION_INVALID_MODE' });
+  t.equal(cache.getMode(), SESS_CACHE_CLIENT, 'a bad mode changes nothing');
+});
 
 t.test("mode 'both' stores client sessions like 'client'", async (t) => {
   const port = await withServer(t);
   const cache = new ClientSessionCache({ mode: 'both' });
   const dest = { host: '127.0.0.1', port, ca, servername: 'localhost' };
   await exchange(cache.connect(dest));
-  t.equal(cache.size, 2);
+  t.equal(cache.stats().number, 2);
   t.equal((await exchange(cache.connect(dest))).reused, true);
 });
 

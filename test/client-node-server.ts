@@ -66,7 +66,7 @@ t.test('TLS 1.2 tickets: first connection full, later ones resume the same sessi
   const cache = new ClientSessionCache();
   t.equal(await run(cache, port, 5, { maxVersion: 'TLSv1.2' }), 'FRRRR');
   const s = cache.stats();
-  t.equal(s.size, 1);
+  t.equal(s.number, 1);
   t.equal(s.offered, 4);
   t.equal(s.resumed, 4);
   t.equal(s.declined, 0);
@@ -79,7 +79,7 @@ t.test('TLS 1.2 session ids (server with SSL_OP_NO_TICKET and a Map cache): full
   const cache = new ClientSessionCache();
   t.equal(await run(cache, port, 5, { maxVersion: 'TLSv1.2' }), 'FRRRR');
   t.equal(cache.stats().resumed, 4);
-  t.equal(cache.size, 1);
+  t.equal(cache.stats().number, 1);
   await close(srv);
 });
 
@@ -95,7 +95,7 @@ t.test('TLS 1.3 tickets: each full handshake brings two tickets, each resumes on
   t.equal(s.stored, 4);
   t.equal(s.offered, 4);
   t.equal(s.resumed, 4);
-  t.equal(s.size, 0, 'every ticket was used up');
+  t.equal(s.number, 0, 'every ticket was used up');
   await close(srv);
 });
 
@@ -114,7 +114,7 @@ t.test('TLS 1.2 ids on a Node server without handlers: every offer declined and 
   const s = cache.stats();
   t.equal(s.declined, 3, 'connections 2..4 offered a session and were declined');
   t.equal(s.resumed, 0);
-  t.equal(s.size, 1, 'only the newest session is held');
+  t.equal(s.number, 1, 'only the newest session is held');
   t.equal(new Set(seen.map((b) => b.toString('hex'))).size, seen.length, 'a declined session was never offered again');
   await close(srv);
 });

@@ -162,7 +162,7 @@ t.test('help texts are written for an operator; every stats() field is exported'
     renewed: 307, unknownKey: 308, nameClashes: 309, replaced: 310, rotations: 311, keys: 3, path: 'callback',
     store: { syncs: 401, created: 402, lostElections: 403, fetched: 404, missing: 405, invalid: 406, storeErrors: 407 },
   };
-  const client = { size: 501, stored: 502, offered: 503, resumed: 504, declined: 505, expired: 506, evicted: 507, failed: 508 };
+  const client = { number: 501, stored: 502, offered: 503, resumed: 504, declined: 505, expired: 506, evicted: 507, failed: 508 };
   const registry = new promClient.Registry();
   registerMetrics(promClient, { cache: { stats: () => stats, ticketKeyStats: () => ring }, client: { stats: () => client }, registry });
   const text = await registry.metrics();

@@ -83,9 +83,9 @@ t.test('each side refuses the other role', async (t) => {
   t.equal(cluster.isPrimary, true);
   t.throws(() => new ClusterStore(), { code: 'ERR_TLS_RESUMPTION_CLUSTER_ROLE' });
   t.throws(() => serveClusterSessions({ isPrimary: false, on() {} } as never), { code: 'ERR_TLS_RESUMPTION_CLUSTER_ROLE' });
-  const served = ClusterStore.primary({ max: 10 });
+  const served = ClusterStore.primary({ cacheSize: 10 });
   t.throws(() => ClusterStore.primary(), { code: 'ERR_TLS_RESUMPTION_ALREADY_ATTACHED' });
   served.close();
   ClusterStore.primary().close();
-  t.throws(() => ClusterStore.primary({ max: 0 }), { code: 'ERR_TLS_RESUMPTION_OUT_OF_RANGE' });
+  t.throws(() => ClusterStore.primary({ cacheSize: 0 }), { code: 'ERR_TLS_RESUMPTION_OUT_OF_RANGE' });
 });

@@ -2,14 +2,14 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { listen, close } from './fixtures/tls.js';
 import { handshake, manualClock, ticketServer } from './fixtures/tickets/tls.js';
-import { attachTicketKeys } from '../lib/server/attach-ticket-keys.js';
+import { attachTicketKeyRing } from '../lib/server/attach-ticket-keys.js';
 
 const HOUR = 3_600_000;
 
 t.test('static keys: the first encrypts; setKeys() rotates them like reloading nginx key files', async (t) => {
   const [k1, k2] = [randomBytes(48), randomBytes(48)];
   const server = ticketServer();
-  const h = attachTicketKeys(server, [k1]);
+  const h = attachTicketKeyRing(server, [k1]);
   await h.ready;
   const port = await listen(server);
   const first = await handshake(port, 'TLSv1.2');
@@ -31,7 +31,7 @@ t.test('secret-derived keys: two servers agree without a store', async (t) => {
   const secret = randomBytes(32);
   const clock = manualClock(70 * HOUR);
   const servers = [ticketServer(), ticketServer()];
-  const handles = servers.map((s) => attachTicketKeys(s, { rotateEvery: '1h', secret }, { now: clock.now }));
+  const handles = servers.map((s) => attachTicketKeyRing(s, { rotateEvery: '1h', secret }, { now: clock.now }));
   const ports = await Promise.all(servers.map((s) => listen(s)));
   const first = await handshake(ports[0]!, 'TLSv1.3');
   t.equal((await handshake(ports[1]!, 'TLSv1.3', { session: first.session })).resumed, true);
@@ -43,7 +43,7 @@ t.test('secret-derived keys: two servers agree without a store', async (t) => {
 t.test('local keys rotate in one process and are not shared', async (t) => {
   const clock = manualClock(80 * HOUR);
   const servers = [ticketServer(), ticketServer()];
-  const handles = servers.map((s) => attachTicketKeys(s, { rotateEvery: '1h', local: true }, { now: clock.now }));
+  const handles = servers.map((s) => attachTicketKeyRing(s, { rotateEvery: '1h', local: true }, { now: clock.now }));
   const ports = await Promise.all(servers.map((s) => listen(s)));
   const first = await handshake(ports[0]!, 'TLSv1.2');
   t.equal((await handshake(ports[1]!, 'TLSv1.2', { session: first.session })).resumed, false, 'another ring, other keys');
@@ -56,16 +56,16 @@ t.test('local keys rotate in one process and are not shared', async (t) => {
 
 t.test('bad options throw synchronously and leave the server untouched', async (t) => {
   const server = ticketServer();
-  t.throws(() => attachTicketKeys(server, { rotateEvery: '12h' }), { code: 'ERR_TLS_RESUMPTION_TICKET_STORE' });
-  t.throws(() => attachTicketKeys(server, [randomBytes(47)]), { code: 'ERR_TLS_RESUMPTION_TICKET_KEY' });
-  const h = attachTicketKeys(server, [randomBytes(48)]);
+  t.throws(() => attachTicketKeyRing(server, { rotateEvery: '12h' }), { code: 'ERR_TLS_RESUMPTION_TICKET_STORE' });
+  t.throws(() => attachTicketKeyRing(server, [randomBytes(47)]), { code: 'ERR_TLS_RESUMPTION_TICKET_KEY' });
+  const h = attachTicketKeyRing(server, [randomBytes(48)]);
   t.equal(h.stats().keys, 1, 'a valid option can still be attached afterwards, with its one key');
   h.stop();
 });
 
 t.test('stop() zeroes the keys and detaches; the server goes on with full handshakes and Node tickets', async (t) => {
   const server = ticketServer();
-  const h = attachTicketKeys(server, { rotateEvery: '1h', local: true });
+  const h = attachTicketKeyRing(server, { rotateEvery: '1h', local: true });
   const port = await listen(server);
   const key = h.ring.currentKey()!;
   h.stop();
@@ -89,7 +89,7 @@ t.test('debug output names keys by a label and never contains key material', asy
   });
   const clock = manualClock(90 * HOUR);
   const server = ticketServer();
-  const h = attachTicketKeys(server, { rotateEvery: '1h', keep: 2, local: true }, { now: clock.now, useCallback: false });
+  const h = attachTicketKeyRing(server, { rotateEvery: '1h', keep: 2, local: true }, { now: clock.now, useCallback: false });
   const port = await listen(server);
   const secrets: string[] = [];
   const collect = () => {

@@ -13,16 +13,24 @@ import { DestinationKeys, describeDestination, type DestinationOptions } from '.
 import { ClientSessionPool, type ClientSessionEntry } from './session-pool.js';
 import { derOf, sessionEntry, sessionForNode } from './session-entry.js';
 import { nodeSessionForm } from './node-session-form.js';
-import { ClientSessionAgent } from './agent.js';
+import { createClientSessionAgent, type ClientSessionAgent } from './agent.js';
+import { parseMode, type ModeInput } from '../cache/mode.js';
+import { deprecate, deprecationCodes, withDeprecatedSize } from '../deprecations.js';
 import { undiciConnector, type UndiciConnector, type UndiciConnectorOptions } from './undici-connector.js';
 import { kKeepSessionsOnLateErrors } from './late-errors.js';
 
 const debug = logger('client');
 
-/** What `stats()` reports. Counters only grow; `size` is the current number of sessions. */
+/**
+ * What `stats()` reports. Counters only grow; `number` is the current number of
+ * sessions (SSL_CTX_sess_number). The snapshot also reads `size`, the deprecated name
+ * of `number`, which JSON and comparisons do not see.
+ */
 export interface ClientSessionCacheStats {
-  /** Sessions held now (each TLS 1.3 ticket counts as one). */
-  size: number;
+  /** Sessions held now (each TLS 1.3 ticket counts as one), expired ones until met or flushed. */
+  number: number;
+  /** @deprecated Since 0.2: `number`. Not enumerable; reading it emits a DeprecationWarning. */
+  readonly size: number;
   /** Sessions stored from 'session' events or `add()`. */
   stored: number;
   /** Sessions handed out: offered by `connect()` or returned by `get()`. */
@@ -33,7 +41,7 @@ export interface ClientSessionCacheStats {
   declined: number;
   /** Sessions dropped because their lifetime had passed. */
   expired: number;
-  /** Sessions dropped to keep the bounds (`max`, `ticketsPerDestination`). */
+  /** Sessions dropped to keep the bounds (`cacheSize`, `ticketsPerDestination`). */
   evicted: number;
   /** Sessions dropped because a connection that used or produced them failed. */
   failed: number;
@@ -45,7 +53,7 @@ export interface ClientSessionCacheStats {
  * `tls.connect`, `https.request` (through `agent()`) and undici (`undiciConnector()`).
  *
  * ```ts
- * const sessions = new ClientSessionCache({ max: 1000 });
+ * const sessions = new ClientSessionCache({ cacheSize: 1000 });
  * const socket = sessions.connect({ host, port, servername });  // resumes when it can
  * https.get(url, { agent: sessions.agent() });
  * ```
@@ -81,26 +89,47 @@ export class ClientSessionCache {
   readonly #pool: ClientSessionPool;
   readonly #counters = { stored: 0, offered: 0, resumed: 0, declined: 0, failed: 0 };
   #connections = 0;
+  #mode: number;
 
   /** Throws a TypeError/RangeError with an ERR_TLS_RESUMPTION_* code for bad options. */
   constructor(options?: ClientSessionCacheOptions) {
     this.#config = validateClientOptions(options);
-    this.#pool = new ClientSessionPool(this.#config.max, this.#config.ticketsPerDestination);
+    this.#pool = new ClientSessionPool(this.#config.cacheSize, this.#config.ticketsPerDestination);
+    this.#mode = this.#config.mode;
   }
 
-  /** The cache mode, OpenSSL's bit mask (SSL_CTX_get_session_cache_mode). */
+  /** The cache mode bits (SSL_CTX_get_session_cache_mode), as on the server's SessionCache. */
+  getMode(): number {
+    return this.#mode;
+  }
+
+  /**
+   * Sets the cache mode (SSL_CTX_set_session_cache_mode): a number, a name or a list,
+   * as the `mode` option. Takes effect from the next connection; sessions already held
+   * stay. Returns the previous mode. Throws ERR_TLS_RESUMPTION_INVALID_MODE.
+   */
+  setMode(mode: ModeInput): number {
+    const next = parseMode(mode);
+    const previous = this.#mode;
+    this.#mode = next;
+    return previous;
+  }
+
+  /** @deprecated Since 0.2: `getMode()`. Emits a DeprecationWarning (TLS_RESUMPTION_DEP_CLIENT_MODE). */
   get mode(): number {
-    return this.#config.mode;
+    deprecate(deprecationCodes.MODE_IS_GET_MODE, 'ClientSessionCache: the mode property is deprecated, use getMode()');
+    return this.#mode;
   }
 
   /** True when sessions from connections are stored automatically (CLIENT and not NO_INTERNAL_STORE). */
   get storesSessions(): boolean {
-    const mode = this.#config.mode;
+    const mode = this.#mode;
     return (mode & SESS_CACHE_CLIENT) !== 0 && (mode & SESS_CACHE_NO_INTERNAL_STORE) === 0;
   }
 
-  /** Sessions held now, expired ones included until met or flushed. */
+  /** @deprecated Since 0.2: `stats().number`. Emits a DeprecationWarning (TLS_RESUMPTION_DEP_STATS_SIZE). */
   get size(): number {
+    deprecate(deprecationCodes.SIZE_IS_NUMBER, 'ClientSessionCache: the size property is deprecated, use stats().number');
     return this.#pool.size;
   }
 
@@ -148,7 +177,7 @@ export class ClientSessionCache {
    * usual: a reused socket needs no handshake at all.
    */
   agent(options?: https.AgentOptions): ClientSessionAgent {
-    return new ClientSessionAgent(this, options);
+    return createClientSessionAgent(this, options);
   }
 
   /**
@@ -230,7 +259,7 @@ export class ClientSessionCache {
 
   /** A snapshot of the counters. */
   stats(): ClientSessionCacheStats {
-    return { size: this.#pool.size, ...this.#counters, ...this.#pool.counters };
+    return withDeprecatedSize({ number: this.#pool.size, ...this.#counters, ...this.#pool.counters }, 'ClientSessionCache');
   }
 
   #keyOf(destination: tls.ConnectionOptions): string {
@@ -251,7 +280,7 @@ export class ClientSessionCache {
 
   /** OpenSSL flushes expired sessions every 255 connections unless NO_AUTO_CLEAR. */
   #autoClear(): void {
-    if ((this.#config.mode & SESS_CACHE_NO_AUTO_CLEAR) !== 0) return;
+    if ((this.#mode & SESS_CACHE_NO_AUTO_CLEAR) !== 0) return;
     if (++this.#connections % AUTO_CLEAR_EVERY === 0) this.flush();
   }
 

@@ -1,6 +1,8 @@
 import { DEFAULT_CACHE_SIZE, SESS_CACHE_CLIENT } from '../constants.js';
 import { makeError } from '../errors.js';
 import { parseMode, type ModeInput } from '../cache/mode.js';
+import { deprecationCodes, renamedOption } from '../deprecations.js';
+import type { Milliseconds, Seconds } from '../units.js';
 
 /** RFC 8446 section 4.6.1: a client must not keep a ticket longer than seven days. */
 export const MAX_TICKET_LIFETIME_SECONDS = 7 * 24 * 60 * 60;
@@ -13,8 +15,10 @@ export interface ClientSessionCacheOptions {
   /**
    * The most sessions kept across all destinations (each TLS 1.3 ticket counts as
    * one). Beyond it the least recently used session is evicted. Default 20480,
-   * OpenSSL's default cache size.
+   * OpenSSL's default cache size (SSL_CTX_sess_set_cache_size).
    */
+  cacheSize?: number;
+  /** @deprecated Since 0.2: `cacheSize`. Still read, with a DeprecationWarning (TLS_RESUMPTION_DEP_MAX). */
   max?: number;
   /**
    * Cache mode, OpenSSL's SSL_CTX_set_session_cache_mode(3) values or names
@@ -29,18 +33,18 @@ export interface ClientSessionCacheOptions {
    * Upper bound on how long any session is kept, in seconds, whatever the server's
    * lifetime hint or timeout says. Default and maximum: 604800 (7 days, RFC 8446).
    */
-  maxLifetime?: number;
+  maxLifetime?: Seconds;
   /**
    * Wall clock in milliseconds, like `Date.now` (the default). Session times in
    * OpenSSL's session are wall-clock seconds, so an injected clock must be one too
    * (tests use `() => Date.now() + offset`).
    */
-  now?: () => number;
+  now?: () => Milliseconds;
 }
 
 /** The validated, frozen options a ClientSessionCache runs with. */
 export interface ClientSessionCacheConfig {
-  readonly max: number;
+  readonly cacheSize: number;
   readonly mode: number;
   readonly ticketsPerDestination: number;
   readonly maxLifetime: number;
@@ -48,14 +52,15 @@ export interface ClientSessionCacheConfig {
 }
 
 const defaults: ClientSessionCacheConfig = Object.freeze({
-  max: DEFAULT_CACHE_SIZE,
+  cacheSize: DEFAULT_CACHE_SIZE,
   mode: SESS_CACHE_CLIENT,
   ticketsPerDestination: DEFAULT_TICKETS_PER_DESTINATION,
   maxLifetime: MAX_TICKET_LIFETIME_SECONDS,
   now: Date.now,
 });
 
-const known = new Set(Object.keys(defaults));
+/** The deprecated names still accepted (lib/deprecations.ts). */
+const known = new Set([...Object.keys(defaults), 'max']);
 
 function positiveInteger(name: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
@@ -90,12 +95,13 @@ export function validateClientOptions(options: unknown): ClientSessionCacheConfi
     if (!known.has(name)) {
       throw makeError(
         'ERR_TLS_RESUMPTION_UNKNOWN_OPTION',
-        `options.${name} is not a ClientSessionCache option (known: ${[...known].join(', ')})`,
+        `options.${name} is not a ClientSessionCache option (known: ${Object.keys(defaults).join(", ")})`,
       );
     }
   }
   const config = { ...defaults };
-  if (given.max !== undefined) config.max = positiveInteger('max', given.max);
+  const cacheSize = renamedOption(given, { old: 'max', new: 'cacheSize', where: 'ClientSessionCache options' }, deprecationCodes.MAX_IS_CACHE_SIZE);
+  if (cacheSize !== undefined) config.cacheSize = positiveInteger(given.cacheSize === undefined ? 'max' : 'cacheSize', cacheSize);
   if (given.mode !== undefined) config.mode = parseMode(given.mode, 'options.mode');
   if (given.ticketsPerDestination !== undefined) {
     config.ticketsPerDestination = positiveInteger('ticketsPerDestination', given.ticketsPerDestination, 1024);

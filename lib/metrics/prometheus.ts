@@ -312,7 +312,7 @@ function clientMetrics(source: StatsSource): MetricSpec[] {
       type: 'gauge',
       help: 'Sessions the client session cache holds now, for all destinations (each TLS 1.3 ticket counts once).',
       labelNames: [],
-      read: () => one(num(s().size)),
+      read: () => one(num(s().number)),
     },
     counter('client_sessions_stored_total', 'Sessions the client cache stored (from servers, or added by hand).', 'stored'),
     counter('client_sessions_offered_total', 'Sessions the client cache handed out to offer to a server.', 'offered'),

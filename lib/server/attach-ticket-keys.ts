@@ -33,12 +33,10 @@ export interface TicketKeysContext {
   random?: RandomBytes;
 }
 
-/** A ring attached to a server. */
+/** Ticket keys attached to a server, as `attachTicketKeys()` returns them. */
 export interface TicketKeysHandle {
-  readonly ring: TicketKeyRing;
+  /** How the keys reach OpenSSL: Node's ticket-key callback, or the setTicketKeys() fallback. */
   readonly path: TicketKeyPath;
-  /** Present when keys are shared through a store. */
-  readonly shared?: SharedTicketKeys;
   /**
    * Resolves when the first keys are in place: `true` at once for static, random and
    * derived keys; after the first store sync otherwise, `true` when the ring holds the
@@ -56,6 +54,13 @@ export interface TicketKeysHandle {
   setKeys(keys: readonly Uint8Array[]): void;
   /** Detaches from the server, stops the timers, and zeroes every key. Idempotent. */
   stop(): void;
+}
+
+/** The handle with the ring and its store sync, for the library and its tests. */
+export interface AttachedTicketKeys extends TicketKeysHandle {
+  readonly ring: TicketKeyRing;
+  /** Present when keys are shared through a store. */
+  readonly shared?: SharedTicketKeys;
 }
 
 /** Builds the ring a validated config describes (a store-fed ring starts empty). */
@@ -82,6 +87,12 @@ export function createTicketKeyRing(
  * starts syncing. Throws the option's validation errors synchronously.
  */
 export function attachTicketKeys(server: tls.Server, option: unknown, context: TicketKeysContext = {}): TicketKeysHandle {
+  const { path, ready, stats, setKeys, stop } = attachTicketKeyRing(server, option, context);
+  return { path, ready, stats, setKeys, stop };
+}
+
+/** `attachTicketKeys` returning the ring too (what its tests and the session cache hold). */
+export function attachTicketKeyRing(server: tls.Server, option: unknown, context: TicketKeysContext = {}): AttachedTicketKeys {
   const config = validateTicketKeysOption(option, context.store ? { store: context.store } : {});
   const ringOptions: { now?: () => number; random?: RandomBytes } = {};
   if (context.now) ringOptions.now = context.now;
@@ -122,7 +133,7 @@ export function attachTicketKeys(server: tls.Server, option: unknown, context: T
     }
   }
 
-  const handle: TicketKeysHandle = {
+  const handle: AttachedTicketKeys = {
     ring,
     path: installation.path,
     ready,

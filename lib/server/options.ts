@@ -6,6 +6,7 @@ import { validateTicketKeysOption, type TicketKeysOption } from '../tickets/opti
 import { parseMode, type ModeInput } from '../cache/mode.js';
 import type { GenerateSessionKey } from '../cache/session-key.js';
 import { normalizeSessionIdContext } from '../cache/session-id-context.js';
+import type { Milliseconds, Seconds } from '../units.js';
 
 /** Options of `attachSessionCache(server, options)`. Every field is optional. */
 export interface SessionCacheOptions {
@@ -17,7 +18,7 @@ export interface SessionCacheOptions {
    */
   sessionIdContext?: string | Buffer;
   /** Session lifetime in seconds for sessions this server makes (SSL_CTX_set_timeout). Default 300. */
-  timeout?: number;
+  timeout?: Seconds;
   /** The most sessions in the internal store; 0 = unbounded. Default 20480, as OpenSSL. */
   cacheSize?: number;
   /**
@@ -43,11 +44,11 @@ export interface SessionCacheOptions {
   /** An external store shared by workers or hosts (RedisStore, ClusterStore, your own). */
   store?: SessionStore;
   /** Deadline for one external store call, in ms. Default 50. */
-  storeTimeoutMs?: number;
+  storeTimeoutMs?: Milliseconds;
   /** Consecutive store timeouts or errors after which the store is skipped. Default 5. */
   storeFailureThreshold?: number;
   /** How long a failing store is skipped before one probe call, in ms. Default 5000. */
-  storeCooldownMs?: number;
+  storeCooldownMs?: Milliseconds;
   /**
    * Hold a TLS 1.2 handshake until its new session is written to the external store
    * (or the deadline passes). TLS 1.3 sessions are never held: see the README. Default false.
@@ -66,9 +67,9 @@ export interface SessionCacheOptions {
    * over). Bounds how long a slow or stalled client is held before Node sees it.
    * Default 10000.
    */
-  helloTimeoutMs?: number;
+  helloTimeoutMs?: Milliseconds;
   /** The clock, in ms since the epoch (tests). Default Date.now. */
-  now?: () => number;
+  now?: () => Milliseconds;
 }
 
 /** Options after validation: defaults merged, frozen. */

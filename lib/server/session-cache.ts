@@ -7,6 +7,7 @@ import type { Capabilities } from '../node/capabilities.js';
 import type { TicketKeysHandle } from './attach-ticket-keys.js';
 import type { TicketKeysStats } from './ticket-key-installation.js';
 import type { SharedTicketKeysStats } from '../tickets/shared.js';
+import type { Seconds } from '../units.js';
 
 /** What the server wiring does for the public object. */
 export interface SessionCacheHooks {
@@ -115,7 +116,7 @@ export class SessionCache {
    * Removes sessions expired at `atTimeSeconds` (seconds since the epoch; default now)
    * from the internal store (SSL_CTX_flush_sessions(3)). Returns how many.
    */
-  flush(atTimeSeconds?: number): number {
+  flush(atTimeSeconds?: Seconds): number {
     if (atTimeSeconds !== undefined && (typeof atTimeSeconds !== 'number' || !Number.isFinite(atTimeSeconds))) {
       throw makeError('ERR_TLS_RESUMPTION_INVALID_ARG', 'flush(atTimeSeconds): a number of seconds since the epoch');
     }

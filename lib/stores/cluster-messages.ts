@@ -1,5 +1,5 @@
 /**
- * The IPC messages between `ClusterStore` (in each worker) and `serveClusterSessions`
+ * The IPC messages between `ClusterStore` (in each worker) and `ClusterStore.primary()`
  * (in the primary). They travel over Node's cluster IPC channel, shared with the
  * application's own messages, so every message carries a tag and a channel id, and
  * anything that does not parse is ignored by both sides.

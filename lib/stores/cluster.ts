@@ -2,10 +2,10 @@
  * Sessions shared by the workers of one machine through Node's `cluster` primary.
  *
  *   // primary                                   // each worker
- *   ClusterStore.primary({ max: 20480 });        attachSessionCache(server, {
+ *   ClusterStore.primary({ cacheSize: 20480 });        attachSessionCache(server, {
  *   cluster.fork(); cluster.fork();                sessionIdContext: 'shop', store: new ClusterStore() });
  *
- * Each call is one IPC round trip to the primary (see `serveClusterSessions`).
+ * Each call is one IPC round trip to the primary (see `ClusterStore.primary()`).
  *
  * Sealing is on by default: without `sealKeys`, a worker asks the primary once for the
  * cluster's random seal key and seals with it, so the primary's cache holds AES-256-GCM
@@ -37,6 +37,7 @@ import {
 } from './cluster-messages.js';
 import { makeError } from '../errors.js';
 import { logger, shortId } from '../debug.js';
+import type { Milliseconds } from '../units.js';
 
 const debug = logger('store:cluster');
 
@@ -46,7 +47,7 @@ export interface ClusterStoreOptions {
    * How long a request may wait for the primary before it rejects, in ms. Default 1000.
    * This only bounds bookkeeping; the handshake's own deadline is the guard's (50 ms).
    */
-  requestTimeoutMs?: number;
+  requestTimeoutMs?: Milliseconds;
   /**
    * Seal keys, newest first, the same in every worker. Default: the cluster's random key,
    * fetched from the primary once.
@@ -117,7 +118,8 @@ export class ClusterStore implements SessionStore {
 
   /**
    * One call, in the primary: serve the workers' sessions from one bounded cache.
-   * Same as `serveClusterSessions(require('node:cluster'), options)`.
+   * Throws ERR_TLS_RESUMPTION_CLUSTER_ROLE outside the primary and
+   * ERR_TLS_RESUMPTION_ALREADY_ATTACHED when called twice.
    */
   static primary(options?: ClusterPrimaryOptions): ClusterSessionServer {
     return serveClusterSessions(nodeCluster, options);

@@ -5,11 +5,17 @@
  */
 import type { SessionStore } from './store.js';
 import { SessionSealer } from './seal.js';
+import { deprecationCodes, renamedOption } from '../deprecations.js';
 
 /** Options of `SealedStore`. */
 export interface SealedStoreOptions {
-  /** Seal keys, newest first, each at least 32 random bytes. Seals with `keys[0]`, opens with any. */
-  keys: Buffer[];
+  /**
+   * Seal keys, newest first, each at least 32 random bytes. Seals with `sealKeys[0]`,
+   * opens with any. The same option as RedisStore's and ClusterStore's.
+   */
+  sealKeys?: Buffer[];
+  /** @deprecated Since 0.2: `sealKeys`. Still read, with a DeprecationWarning (TLS_RESUMPTION_DEP_SEALED_KEYS). */
+  keys?: Buffer[];
 }
 
 /**
@@ -17,7 +23,7 @@ export interface SealedStoreOptions {
  *
  * - `get` resolves `undefined` when the inner store has nothing, and REJECTS with
  *   ERR_TLS_RESUMPTION_UNSEAL for an entry that is truncated, tampered, sealed with a
- *   key not in `keys`, or moved from another store key. The guard (`GuardedStore`)
+ *   key not in `sealKeys`, or moved from another store key. The guard (`GuardedStore`)
  *   counts that as `tampered`, a miss: such bytes never reach OpenSSL.
  * - Errors of the inner store pass through unchanged.
  * - Key rotation: construct with `[newKey, ...oldKeys]`; entries sealed with any of
@@ -37,7 +43,9 @@ export class SealedStore implements SessionStore {
 
   constructor(inner: SessionStore, options: SealedStoreOptions) {
     this.#inner = inner;
-    this.#sealer = new SessionSealer(options?.keys, 'SealedStore options.keys');
+    const given = (options ?? {}) as Record<string, unknown>;
+    const sealKeys = renamedOption(given, { old: 'keys', new: 'sealKeys', where: 'SealedStore options' }, deprecationCodes.KEYS_IS_SEAL_KEYS);
+    this.#sealer = new SessionSealer(sealKeys as readonly Buffer[], `SealedStore options.${given.sealKeys === undefined && given.keys !== undefined ? 'keys' : 'sealKeys'}`);
     if (typeof inner.add === 'function') {
       this.add = async (key, value, ttlMs) => inner.add!(key, this.#sealer.seal(key, value), ttlMs);
     }

@@ -14,6 +14,7 @@
 import { makeError } from '../errors.js';
 import type { SessionStore } from '../stores/store.js';
 import { parseTicketKey, type TicketKey } from './key.js';
+import type { Duration } from '../units.js';
 
 /** Default rotation period: 12 hours, as in the issue's example and nginx/HAProxy practice. */
 export const DEFAULT_ROTATE_EVERY_MS = 12 * 60 * 60 * 1000;
@@ -39,7 +40,7 @@ export const DEFAULT_NAMESPACE = 'tickets';
 /** The rotating form of the `ticketKeys` option. */
 export interface RotatingTicketKeysOptions {
   /** How long each key encrypts: milliseconds, or '30s', '15m', '12h', '1d', '1h30m'. Default '12h'. */
-  rotateEvery?: number | string;
+  rotateEvery?: Duration;
   /** How many keys decrypt, the current one included (>= 1). Default 2. */
   keep?: number;
   /** Shared store for the keys; defaults to the session cache's store. Must be sealed and have `add()`. */
@@ -51,9 +52,9 @@ export interface RotatingTicketKeysOptions {
   /** Prefix of the store keys (`<namespace>:<rotateEveryMs>:<period>`). Default 'tickets'. */
   namespace?: string;
   /** How often the store is read again (a key published by another host, a forgotten key). */
-  refreshEvery?: number | string;
+  refreshEvery?: Duration;
   /** Deadline for each store call. Default 2 s. */
-  storeTimeout?: number | string;
+  storeTimeout?: Duration;
 }
 
 /** What the `ticketKeys` option accepts. */
