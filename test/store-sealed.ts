@@ -3,33 +3,9 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { SealedStore } from '../lib/stores/sealed.js';
 import { SessionSealer, SEAL_OVERHEAD } from '../lib/stores/seal.js';
-import { MemoryStore } from '../lib/stores/memory.js';
 import type { SessionStore } from '../lib/stores/store.js';
+import { MapStore } from './fixtures/map-store.js';
 
-/** A plain in-process SessionStore over the library's MemoryStore, to look at what gets stored. */
-class MapStore implements SessionStore {
-  readonly mem = new MemoryStore<Buffer>({ max: 0 });
-  async get(key: string) {
-    return this.mem.get(key, Date.now());
-  }
-  async set(key: string, value: Buffer, ttlMs: number) {
-    this.mem.set(key, value, Date.now() + ttlMs);
-  }
-  async delete(key: string) {
-    return this.mem.delete(key);
-  }
-  async add(key: string, value: Buffer, ttlMs: number) {
-    if (this.mem.get(key, Date.now()) !== undefined) return false;
-    this.mem.set(key, value, Date.now() + ttlMs);
-    return true;
-  }
-  raw(key: string): Buffer {
-    return this.mem.peek(key)!.value;
-  }
-  put(key: string, value: Buffer) {
-    this.mem.set(key, value, Date.now() + 60_000);
-  }
-}
 
 const session = Buffer.concat([Buffer.from('3082', 'hex'), randomBytes(200)]);
 const KEY = 'c0ffee12:0123456789abcdef';
