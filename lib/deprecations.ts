@@ -10,6 +10,7 @@
  * that seal stored sessions, everywhere; one way to do each thing.
  */
 import { makeError } from './errors.js';
+import { emitWarningOnce } from './warnings.js';
 
 export const deprecationCodes = Object.freeze({
   /** `max` (ClientSessionCache, ClusterStore.primary) is `cacheSize`. */
@@ -28,13 +29,9 @@ export const deprecationCodes = Object.freeze({
 
 export type DeprecationCode = (typeof deprecationCodes)[keyof typeof deprecationCodes];
 
-const emitted = new Set<DeprecationCode>();
-
 /** Emits a DeprecationWarning under `code`, once per process. */
 export function deprecate(code: DeprecationCode, message: string): void {
-  if (emitted.has(code)) return;
-  emitted.add(code);
-  process.emitWarning(message, { code, type: 'DeprecationWarning' });
+  emitWarningOnce(code, message, 'DeprecationWarning');
 }
 
 /**

@@ -17,16 +17,27 @@ export const warningCodes = Object.freeze({
   SID_CTX_UNKNOWN: 'TLS_RESUMPTION_SID_CTX_UNKNOWN',
   /** The ticket key ring falls back to setTicketKeys(): one key at a time. */
   NO_TICKET_KEY_CALLBACK: 'TLS_RESUMPTION_NO_TICKET_KEY_CALLBACK',
+  /** A store built with `insecurePlaintext: true` stores sessions, master secrets included, in clear. */
+  INSECURE_PLAINTEXT: 'TLS_RESUMPTION_INSECURE_PLAINTEXT',
 } as const);
 
 export type WarningCode = (typeof warningCodes)[keyof typeof warningCodes];
 
-const emitted = new Set<WarningCode>();
+const emitted = new Set<string>();
+
+/**
+ * Emits `message` as a `type` warning under `code`, once per process; returns whether it
+ * was emitted now. The one place the library calls process.emitWarning (deprecations.ts
+ * uses it too).
+ */
+export function emitWarningOnce(code: string, message: string, type: 'TlsResumptionWarning' | 'DeprecationWarning'): boolean {
+  if (emitted.has(code)) return false;
+  emitted.add(code);
+  process.emitWarning(message, { code, type });
+  return true;
+}
 
 /** Emits `message` under `code`, once per process; returns whether it was emitted now. */
 export function warnOnce(code: WarningCode, message: string): boolean {
-  if (emitted.has(code)) return false;
-  emitted.add(code);
-  process.emitWarning(message, { code, type: 'TlsResumptionWarning' });
-  return true;
+  return emitWarningOnce(code, message, 'TlsResumptionWarning');
 }
