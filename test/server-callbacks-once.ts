@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import * as tls from 'node:tls';
 import { createClient } from 'redis';
 import { attachSessionCache, type SessionCacheOptions } from '../lib/index.js';
-import { externalSessionKey } from '../lib/cache/policy.js';
+import { externalSessionKey } from '../lib/cache/external-sessions.js';
 import { RedisStore } from '../lib/stores/redis.js';
 import { redisMissing, startRedis, type RedisServer } from './fixtures/redis.js';
 import {

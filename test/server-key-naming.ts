@@ -14,7 +14,7 @@ import * as tls from 'node:tls';
 import { attachSessionCache } from '../lib/server/attach.js';
 import type { GenerateSessionKey } from '../lib/cache/session-key.js';
 import type { SessionCacheOptions } from '../lib/server/options.js';
-import { externalSessionKey } from '../lib/cache/policy.js';
+import { externalSessionKey } from '../lib/cache/external-sessions.js';
 import {
   captureNewSessions,
   cert,

@@ -13,7 +13,7 @@ import { RedisStore } from '../lib/stores/redis.js';
 import type { SessionCacheOptions } from '../lib/index.js';
 import { startRedis, type RedisServer, runIfRedis } from './fixtures/redis.js';
 import { startCacheServer, connect, lastSession, sessionIdOf, type CacheServer } from './fixtures/server.js';
-import { externalSessionKey } from '../lib/cache/policy.js';
+import { externalSessionKey } from '../lib/cache/external-sessions.js';
 import { PROTOCOLS, WriteTrackingStore, crossResumptions } from './fixtures/store-fleet.js';
 
 const ATTEMPTS = 40;

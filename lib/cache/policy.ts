@@ -2,7 +2,9 @@
  * The session cache policy: OpenSSL's session-cache semantics (modes, session id
  * context, expiry, auto-flush, add/remove, counters) over an internal LRU store and
  * an optional external store. Knows nothing of sockets: the server wiring feeds it
- * session ids, DER bytes and what the ClientHello asked for.
+ * session ids, DER bytes and what the ClientHello asked for. The external store (its
+ * I/O, its key space, the tombstones of removed keys) sits behind external-sessions.ts,
+ * and cached-session.ts turns a DER into the session kept.
  *
  * Mode semantics (SSL_CTX_set_session_cache_mode(3)):
  * - no SERVER bit: nothing is stored or looked up;
@@ -21,14 +23,12 @@ import {
 } from '../constants.js';
 import { logger, shortId } from '../debug.js';
 import { makeError } from '../errors.js';
-import { X509Certificate } from 'node:crypto';
-import { parseSessionDer } from '../protocol/session-der.js';
 import type { GuardedSessionStore, InternalStore } from '../stores/store.js';
-import type { CachedSession } from './cached-session.js';
+import { cachedSessionFromDer, type CachedSession } from './cached-session.js';
+import { ExternalSessions, externalSessionKey, type ExternalRead } from './external-sessions.js';
 import { decideResume, type MissReason, type ResumeRequest, type SessionIdContextCheck } from './resume-decision.js';
 import { sessionKeyFor, type SessionKeyNaming } from './session-key.js';
-import { decodeStoredSession, encodeStoredSession } from './stored-session.js';
-import type { CacheAccounting, StoreFailure } from './accounting.js';
+import type { CacheAccounting } from './accounting.js';
 import type { SessionCacheStats } from './stats.js';
 
 const log = logger('cache');
@@ -86,38 +86,6 @@ export interface NewSessionFacts {
   authTimeMs: number | undefined;
 }
 
-/** A store write's outcome as a failure kind. */
-function storeFailureOf(outcome: string): StoreFailure {
-  return outcome === 'timeout' || outcome === 'skipped' || outcome === 'tampered' ? outcome : 'error';
-}
-
-/**
- * The external store's key for a session key: one namespace for every context, so a
- * host whose context or trust settings differ from its fleet's finds the others'
- * sessions and counts them (sidCtxMismatch, trustMismatch) instead of seeing a cold
- * cache; the resume decision refuses them all the same. The sealing binds each entry
- * to this key.
- */
-export function externalSessionKey(key: string): string {
-  return `s:${key}`;
-}
-
-/**
- * A client certificate's validity window; one that cannot be read as X.509 is treated
- * as never valid, so its session is not resumed (a full handshake verifies it anew).
- */
-function certificateValidity(der: Buffer): { notBeforeMs: number; notAfterMs: number } {
-  try {
-    const cert = new X509Certificate(der);
-    const notBeforeMs = Date.parse(cert.validFrom);
-    const notAfterMs = Date.parse(cert.validTo);
-    if (Number.isFinite(notBeforeMs) && Number.isFinite(notAfterMs)) return { notBeforeMs, notAfterMs };
-  } catch {
-    // fall through
-  }
-  return { notBeforeMs: Infinity, notAfterMs: -Infinity };
-}
-
 /** Calls `fn` at most once, whatever happens after. */
 function once<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
   let called = false;
@@ -137,14 +105,12 @@ export class SessionCachePolicy {
   readonly #onSidCtxObserved: ((derivation: string | undefined) => void) | undefined;
   readonly #timeoutMs: number;
   readonly #internal: InternalStore<CachedSession>;
-  readonly #external: GuardedSessionStore | undefined;
+  readonly #external: ExternalSessions | undefined;
   readonly #naming: SessionKeyNaming;
   readonly #waitForStoreWrites: boolean;
   #statefulTls13: boolean;
   readonly #now: () => number;
   readonly #acct: CacheAccounting;
-  /** Keys removed while their external delete is in flight: never served meanwhile. */
-  readonly #tombstones = new Set<string>();
 
   constructor(config: PolicyConfig) {
     this.#mode = config.mode;
@@ -155,7 +121,9 @@ export class SessionCachePolicy {
     this.#onSidCtxObserved = config.onSidCtxObserved;
     this.#timeoutMs = config.timeout * 1000;
     this.#internal = config.internal;
-    this.#external = config.external;
+    this.#external =
+      config.external &&
+      new ExternalSessions({ store: config.external, accounting: config.accounting, timeoutMs: this.#timeoutMs, now: config.now });
     this.#naming = config.naming;
     this.#waitForStoreWrites = config.waitForStoreWrites;
     this.#statefulTls13 = config.statefulTls13;
@@ -212,7 +180,11 @@ export class SessionCachePolicy {
 
   #storeNew(wireId: Buffer, der: Buffer, facts: NewSessionFacts, done: () => void): void {
     if ((this.#mode & SESS_CACHE_SERVER) === 0) return done();
-    const session = this.#toCachedSession(der, wireId, facts.serverName, { trust: this.#trust, authTimeMs: facts.authTimeMs });
+    const session = cachedSessionFromDer(
+      der,
+      { wireId, serverName: facts.serverName, trust: this.#trust, authTimeMs: facts.authTimeMs },
+      this.#timeoutMs,
+    );
     if (session === undefined) {
       this.#acct.newSession('invalid', wireId);
       return done();
@@ -248,27 +220,14 @@ export class SessionCachePolicy {
       this.#acct.newSession('key-clash', wireId);
       return done();
     }
-    this.#tombstones.delete(key);
+    this.#external?.renewed(key);
     if ((this.#mode & SESS_CACHE_NO_INTERNAL_STORE) === 0) {
       this.#acct.evicted(this.#internal.set(key, session, session.expiresAtMs));
     }
     this.#acct.newSession('stored', key);
     if (log.enabled) log('new session %s stored (TLS %s)', shortId(key), session.protocolVersion === TLS1_3_VERSION ? '1.3' : '1.2');
-    if (this.#external === undefined) return done();
-    const ttlMs = Math.min(session.expiresAtMs, session.authExpiresAtMs) - this.#now();
-    if (ttlMs <= 0) return done();
-    const stored = encodeStoredSession({
-      der,
-      serverName: session.serverName,
-      trust: session.trust,
-      authTimeMs: session.authExpiresAtMs - this.#timeoutMs,
-    });
-    const write = this.#external.set(this.externalKey(key), stored, ttlMs).then((outcome) => {
-      if (outcome !== 'ok') {
-        this.#acct.storeWriteFailed(storeFailureOf(outcome), key);
-        log('store write %s: %s', shortId(key), outcome);
-      }
-    });
+    const write = this.#external?.write(key, session);
+    if (write === undefined) return done();
     // TLS 1.3 sessions never wait: Node holds the tickets until `done`, and a server that
     // ends the connection meanwhile loses both its data and the tickets (measured on
     // Node 20). A TLS 1.3 client holds no ticket before `done` anyway.
@@ -297,7 +256,7 @@ export class SessionCachePolicy {
     const named = sessionKeyFor(wireId, this.#naming);
     if (!named.ok) return this.#miss(answer, wireId, 'absent', countAbsent);
     const key = named.key;
-    if (this.#tombstones.has(key)) return this.#miss(answer, key, 'removed');
+    if (this.#external?.isRemoved(key) === true) return this.#miss(answer, key, 'removed');
     const resumeRequest: ResumeRequest = {
       sidCtx: this.#sidCtxMatch,
       trust: this.#trust,
@@ -324,55 +283,20 @@ export class SessionCachePolicy {
     }
     const external = this.#external;
     if (external === undefined) return this.#miss(answer, key, 'absent', countAbsent);
-    external.get(this.externalKey(key)).then(
-      (result) => {
-        try {
-          this.#onExternal(key, wireId, resumeRequest, result.outcome, result.value, answer, countAbsent);
-        } catch (err) {
-          log('external lookup %s failed: %s', shortId(key), (err as Error)?.message);
-          this.#miss(answer, key, 'store-error');
-        }
-      },
-      () => this.#miss(answer, key, 'store-error'),
-    );
+    // A hit is checked for a removal in the same callback that answers (see read).
+    external.read(key, wireId, (found) => this.#onExternal(key, resumeRequest, found, answer, countAbsent));
   }
 
-  #onExternal(
-    key: string,
-    wireId: Buffer,
-    request: ResumeRequest,
-    outcome: string,
-    value: Buffer | undefined,
-    answer: LookupCallback,
-    countAbsent: boolean,
-  ): void {
-    switch (outcome) {
-      case 'hit':
-        break;
-      case 'miss':
-        return this.#miss(answer, key, 'absent', countAbsent);
-      case 'timeout':
-        return this.#miss(answer, key, 'store-timeout');
-      case 'tampered':
-        return this.#miss(answer, key, 'store-tampered');
-      case 'skipped':
-        return this.#miss(answer, key, 'store-skipped');
-      default:
-        return this.#miss(answer, key, 'store-error');
-    }
-    if (this.#tombstones.has(key)) return this.#miss(answer, key, 'removed');
-    const stored = value && decodeStoredSession(value);
-    const session = stored && this.#toCachedSession(stored.der, undefined, stored.serverName, stored);
-    // An entry is verified before OpenSSL sees it: it must be a session, for this id.
-    if (session === undefined || !session.wireId.equals(wireId)) return this.#miss(answer, key, 'invalid');
-    const decision = decideResume(session, request, this.#now());
+  #onExternal(key: string, request: ResumeRequest, found: ExternalRead, answer: LookupCallback, countAbsent: boolean): void {
+    if (typeof found === 'string') return this.#miss(answer, key, found, countAbsent);
+    const decision = decideResume(found, request, this.#now());
     if (!decision.resume) return this.#miss(answer, key, decision.reason);
     if ((this.#mode & SESS_CACHE_NO_INTERNAL_STORE) === 0) {
-      this.#acct.evicted(this.#internal.set(key, session, session.expiresAtMs));
+      this.#acct.evicted(this.#internal.set(key, found, found.expiresAtMs));
     }
     this.#acct.hit('external', key);
     if (log.enabled) log('hit %s (external)', shortId(key));
-    answer(session.der, undefined, session);
+    answer(found.der, undefined, found);
   }
 
   /**
@@ -392,41 +316,6 @@ export class SessionCachePolicy {
     answer(null, reason);
   }
 
-  /** Parses and bounds a DER; undefined when it is not a usable session. */
-  #toCachedSession(
-    der: Buffer,
-    wireId: Buffer | undefined,
-    serverName: string | undefined | null,
-    meta: { trust: string | undefined; authTimeMs: number | undefined },
-  ): CachedSession | undefined {
-    const parsed = parseSessionDer(der);
-    if (!parsed.ok) {
-      log('unusable session DER (%d bytes): %s', der.length, parsed.reason);
-      return undefined;
-    }
-    const s = parsed.session;
-    const id = wireId ?? s.sessionId;
-    if (id.length === 0) return undefined;
-    // The session's own time + timeout, capped by this cache's timeout.
-    const ownMs = (s.time + s.timeout) * 1000;
-    const capMs = s.time * 1000 + this.#timeoutMs;
-    // The authentication's age counts from the chain's full handshake, never later
-    // than this session's own creation.
-    const authTimeMs = Math.min(meta.authTimeMs ?? s.time * 1000, s.time * 1000);
-    return {
-      der,
-      wireId: id,
-      sidCtx: s.sidCtx,
-      // Node servers leave DER tag [6] empty; the wiring tells us the name instead.
-      serverName: s.hostname !== undefined ? s.hostname.toLowerCase() : serverName,
-      protocolVersion: s.protocolVersion,
-      expiresAtMs: Math.min(ownMs, capMs),
-      authExpiresAtMs: authTimeMs + this.#timeoutMs,
-      trust: meta.trust,
-      peerCertValidity: s.peerCert === undefined ? undefined : certificateValidity(s.peerCert),
-    };
-  }
-
   // ---- connection accounting ---------------------------------------------
 
   /** A handshake completed; runs the automatic flush every 255 (SSL_CTX_set_session_cache_mode(3)). */
@@ -444,7 +333,7 @@ export class SessionCachePolicy {
   add(id: Buffer, der: Buffer): boolean {
     if (!Buffer.isBuffer(id)) throw makeError('ERR_TLS_RESUMPTION_INVALID_ARG', 'id must be a Buffer');
     if (!Buffer.isBuffer(der)) throw makeError('ERR_TLS_RESUMPTION_INVALID_ARG', 'der must be a Buffer');
-    const session = this.#toCachedSession(der, undefined, null, { trust: undefined, authTimeMs: undefined });
+    const session = cachedSessionFromDer(der, { serverName: null, trust: undefined, authTimeMs: undefined }, this.#timeoutMs);
     if (session === undefined) {
       throw makeError('ERR_TLS_RESUMPTION_INVALID_SESSION', 'der is not an SSL_SESSION in DER form (as newSession gives it)');
     }
@@ -455,7 +344,7 @@ export class SessionCachePolicy {
     if (!named.ok) throw makeError('ERR_TLS_RESUMPTION_INVALID_SESSION', `no key for this id: ${named.reason}`);
     const existing = this.#internal.peek(named.key);
     if (existing !== undefined && existing.value.der.equals(der)) return false;
-    this.#tombstones.delete(named.key);
+    this.#external?.renewed(named.key);
     this.#acct.evicted(this.#internal.set(named.key, session, session.expiresAtMs));
     return true;
   }
@@ -472,14 +361,7 @@ export class SessionCachePolicy {
     // Only this id's session: a clashing key may hold another one (see #lookup).
     const had = this.#internal.peek(key)?.value.wireId.equals(id) === true;
     if (had) this.#internal.delete(key);
-    const external = this.#external;
-    if (external !== undefined) {
-      this.#tombstones.add(key);
-      void external.delete(this.externalKey(key)).then((outcome) => {
-        // Keep refusing the key if the delete did not land: the entry may still be there.
-        if (outcome === 'ok') this.#tombstones.delete(key);
-      });
-    }
+    this.#external?.remove(key);
     return had;
   }
 
