@@ -25,7 +25,7 @@ import { logger, shortId } from '../debug.js';
 import { makeError } from '../errors.js';
 import type { GuardedSessionStore, InternalStore } from '../stores/store.js';
 import { cachedSessionFromDer, type CachedSession } from './cached-session.js';
-import { ExternalSessions, externalSessionKey, type ExternalRead } from './external-sessions.js';
+import { ExternalSessions, type ExternalRead } from './external-sessions.js';
 import { decideResume, type MissReason, type ResumeRequest, type SessionIdContextCheck } from './resume-decision.js';
 import { sessionKeyFor, type SessionKeyNaming } from './session-key.js';
 import type { CacheAccounting } from './accounting.js';
@@ -151,14 +151,6 @@ export class SessionCachePolicy {
   }
   set statefulTls13(value: boolean) {
     this.#statefulTls13 = value;
-  }
-  get hasExternal(): boolean {
-    return this.#external !== undefined;
-  }
-
-  /** The key used in the external store (see externalSessionKey). */
-  externalKey(key: string): string {
-    return externalSessionKey(key);
   }
 
   // ---- the handshake path -------------------------------------------------
