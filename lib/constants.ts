@@ -49,3 +49,7 @@ export const DEFAULT_CACHE_SIZE = 1024 * 20;
 export const DEFAULT_TIMEOUT_SECONDS = 300;
 /** OpenSSL flushes expired sessions every 255 connections unless NO_AUTO_CLEAR. */
 export const AUTO_CLEAR_EVERY = 255;
+
+/** ProtocolVersion values on the wire and in SSL_SESSION (RFC 8446 §4.2.1). */
+export const TLS1_2_VERSION = 0x0303;
+export const TLS1_3_VERSION = 0x0304;

@@ -20,6 +20,7 @@ import {
   SESS_CACHE_NO_INTERNAL_LOOKUP,
   SESS_CACHE_NO_INTERNAL_STORE,
   SESS_CACHE_SERVER,
+  TLS1_3_VERSION,
 } from '../constants.js';
 import { logger, shortId } from '../debug.js';
 import { makeError } from '../errors.js';
@@ -33,7 +34,6 @@ import type { SessionCacheStats } from './stats.js';
 
 const log = logger('cache');
 
-const TLS1_3_VERSION = 0x0304;
 
 export interface PolicyConfig {
   mode: number;

@@ -5,9 +5,9 @@ import { parseSessionDer } from '../protocol/session-der.js';
 import { sessionIdentity, unwrapClientSession, wrapClientSession, type SessionIdentityOptions } from '../node/client-session.js';
 import type { NodeSessionForm } from './node-session-form.js';
 import type { ClientSessionEntry } from './session-pool.js';
+import { TLS1_3_VERSION } from '../constants.js';
 
 /** ssl_version of TLS 1.3 in an SSL_SESSION. */
-const TLS1_3_VERSION = 0x0304;
 /** OpenSSL's lifetime for a session whose timeout field is absent (d2i_SSL_SESSION). */
 const ABSENT_TIMEOUT_SECONDS = 3;
 

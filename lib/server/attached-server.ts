@@ -27,7 +27,8 @@ import {
 } from '../node/secure-contexts.js';
 import { sidCtxCheck, type SidCtxDerivation } from '../node/session-id-context.js';
 import { effectiveSessionIdContext, trustFingerprint, type TrustOptions } from '../node/trust-settings.js';
-import { HelloFactsBySocket, TLS1_3_VERSION, type HelloFacts } from './hello-facts.js';
+import { HelloFactsBySocket, type HelloFacts } from './hello-facts.js';
+import { TLS1_3_VERSION } from '../constants.js';
 import { installHelloTap } from './hello-tap.js';
 import type { SessionCacheHooks } from './session-cache.js';
 

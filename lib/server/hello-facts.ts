@@ -7,9 +7,8 @@ import type { Duplex } from 'node:stream';
 import type { CacheAccounting } from '../cache/accounting.js';
 import type { ClientHello } from '../protocol/client-hello.js';
 import { rawSocketOf } from '../node/current-socket.js';
+import { TLS1_2_VERSION, TLS1_3_VERSION } from '../constants.js';
 
-const TLS1_2_VERSION = 0x0303;
-export const TLS1_3_VERSION = 0x0304;
 
 /** What the pre-parse learned of one connection that will emit resumeSession. */
 export interface HelloFacts {
